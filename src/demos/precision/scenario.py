@@ -1,0 +1,185 @@
+"""Drive an implementation through every precision hazard and report what went wrong silently.
+
+Seven checks, the same inputs for every implementation: five casts of request data to the
+model's dtype (ordinary values, which must pass; a value past the largest finite; one below
+the smallest subnormal; a subnormal; eight integer ids around ``2**(nmant + 1)``), a running
+mean over a stream of batches, and a softmax with one large logit per row.
+
+A check is *silent* when the implementation returned without an exception and the answer
+is off by more than the budget; *loud* when it raised (the fix's way to fail); *ok* when it
+returned an answer within budget. A loud check on ordinary data is a *false alarm*.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Literal
+
+import numpy as np
+
+from demos.harness import bounded
+from demos.precision.timing import bench
+from demos.report import Report
+
+__all__ = ["ACCUMULATE_RTOL", "SOFTMAX_ATOL", "Check", "bench", "checks", "hazards", "run"]
+
+#: A running mean must match the exact mean of its (float32) inputs to this relative error.
+ACCUMULATE_RTOL = 1e-6
+#: Softmax probabilities must match a float64 softmax of the same logits to this.
+SOFTMAX_ATOL = 1e-5
+
+Verdict = Literal["ok", "silent", "loud", "false alarm"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One hazard and what an implementation did with it."""
+
+    name: str
+    verdict: Verdict
+    error: float  # the measured error (relative, or absolute for softmax); nan if it raised
+    detail: str  # one line: what came out, or the exception's message
+    count: int = 0  # values hit: became inf, became 0, ids merged, probabilities not finite
+
+
+def hazards(dtype: str = "float16", seed: int = 0) -> dict[str, np.ndarray]:
+    """The cast checks' inputs for ``dtype``: float64 or int64 arrays, as requests bring them."""
+    info = np.finfo(_dtype(dtype))
+    top = 2 ** (info.nmant + 1)
+    rng = np.random.default_rng(seed)
+    return {
+        "rounding": rng.normal(0.0, 10.0, size=64),
+        "overflow": np.array([1.0, float(info.max) * 2]),
+        "underflow": np.array([1.0, float(info.smallest_subnormal) / 4]),
+        "subnormal": np.array([1.0, float(info.smallest_normal) / 100]),
+        "integers": np.arange(top - 2, top + 6, dtype=np.int64),
+    }
+
+
+def checks(
+    impl: ModuleType,
+    *,
+    dtype: str = "float16",
+    stream_length: int = 1_000_000,
+    batch_size: int = 16,
+    value: float = 0.1,
+    max_logit: float | None = None,
+    seed: int = 0,
+) -> list[Check]:
+    """Run every check against ``impl`` (a module with the names broken/fixed export)."""
+    target = _dtype(dtype)
+    _positive("stream_length", stream_length)
+    _positive("batch_size", batch_size)
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value != 0):
+        raise ValueError(f"value must be a finite non-zero number, got {value!r}")
+    eps = float(np.finfo(target).eps)
+    found = [_cast(impl, name, x, target, eps) for name, x in hazards(dtype, seed).items()]
+
+    def accumulate() -> tuple[float, str, int]:
+        mean = impl.RunningMean()
+        batch = np.full(batch_size, value, dtype=np.float32)
+        for _ in range(stream_length // batch_size):
+            mean.add(batch)
+        if stream_length % batch_size:
+            mean.add(batch[: stream_length % batch_size])
+        exact = float(np.float32(value))
+        got = float(mean.mean())
+        error = abs(got - exact) / abs(exact)
+        return error, f"mean of {stream_length:,} × {exact:.8g} = {got!r}", stream_length
+
+    found.append(_attempt("accumulate", accumulate, ACCUMULATE_RTOL))
+
+    def soft() -> tuple[float, str, int]:
+        info = np.finfo(target)
+        top = math.ceil(math.log(float(info.max))) if max_logit is None else max_logit
+        logits = np.random.default_rng(seed).normal(0.0, 2.0, size=(8, 16))
+        logits[:, 0] = top
+        logits = logits.astype(target)
+        exact = np.exp(logits.astype(np.float64) - top)
+        exact /= exact.sum(axis=-1, keepdims=True)
+        got = np.asarray(impl.softmax(logits), dtype=np.float64)
+        nans = int(np.count_nonzero(~np.isfinite(got)))
+        error = math.inf if nans else float(np.max(np.abs(got - exact)))
+        return error, f"max logit {top:g}: {nans} of {got.size} probabilities not finite", nans
+
+    found.append(_attempt("softmax", soft, SOFTMAX_ATOL))
+    return found
+
+
+def run(impl: ModuleType, *, timeout_s: float = 60.0, **knobs: Any) -> Report:
+    """Run :func:`checks` under a time bound; manifested when any check went silently wrong.
+
+    Knobs: ``dtype`` ("float16" or "float32"), ``stream_length``, ``batch_size``, ``value``,
+    ``max_logit``, ``seed``; see :func:`checks`.
+    """
+    name = getattr(impl, "NAME", None) or impl.__name__.rsplit(".", 1)[-1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)  # count every one, not the first
+        outcome = bounded(checks, timeout_s, impl, name=f"precision-{name}", **knobs)
+    if outcome.hung:
+        return Report("precision", name, True, f"hung for {timeout_s:g} s", {"hung": True})
+    found: list[Check] = outcome.unwrap()
+    by = {c.name: c for c in found}
+    count = {v: sum(c.verdict == v for c in found) for v in ("silent", "loud", "ok", "false alarm")}
+    silent = [c.name for c in found if c.verdict == "silent"]
+    metrics: dict[str, float | int | bool | str] = {
+        "silent_checks": count["silent"],
+        "loud_checks": count["loud"],
+        "ok_checks": count["ok"],
+        "false_alarms": count["false alarm"],
+        "max_rel_error": max((c.error for c in found[:5] if c.verdict == "silent"), default=0.0),
+        "inf_count": by["overflow"].count,
+        "zeroed": by["underflow"].count,
+        "collisions": by["integers"].count,
+        "nan_count": by["softmax"].count,
+        "accumulate_rel_error": by["accumulate"].error,
+        "softmax_max_abs_error": by["softmax"].error,
+        "runtime_warnings": sum(issubclass(w.category, RuntimeWarning) for w in caught),
+    }
+    if silent:
+        headline = f"{len(silent)} of {len(found)} checks wrong in silence: {', '.join(silent)}"
+    else:
+        headline = (f"no silent errors: {count['loud']} refused loudly, {count['ok']} within "
+                    f"budget, {count['false alarm']} false alarms")
+    return Report("precision", name, bool(silent), headline, metrics)
+
+
+def _cast(impl: ModuleType, name: str, x: np.ndarray, target: np.dtype, eps: float) -> Check:
+    def cast() -> tuple[float, str, int]:
+        back = np.asarray(impl.to_model_input(x, target.name)).astype(np.float64)
+        wide = x.astype(np.float64)
+        if name == "integers":  # ids have no budget: any change is an error
+            merged = x.size - np.unique(back).size
+            changed = int(np.count_nonzero(back != wide))
+            return (math.inf if changed else 0.0), f"{x.size} ids became {x.size - merged}", merged
+        infs = int(np.count_nonzero(~np.isfinite(back)))
+        if infs:
+            return math.inf, f"{infs} of {x.size} values became inf", infs
+        error = float(np.max(np.abs(back - wide) / np.abs(wide)))
+        zeros = int(np.count_nonzero((back == 0) & (wide != 0)))
+        return error, f"max relative error {error:.3g}" + f", {zeros} became 0" * bool(zeros), zeros
+
+    return _attempt(name, cast, eps, ordinary=(name == "rounding"))
+
+
+def _attempt(name: str, job: Any, budget: float, ordinary: bool = False) -> Check:
+    try:
+        error, detail, count = job()
+    except Exception as exc:  # any exception is loud: the verdict records it
+        verdict: Verdict = "false alarm" if ordinary else "loud"
+        return Check(name, verdict, math.nan, f"{type(exc).__name__}: {exc}")
+    return Check(name, "silent" if not error <= budget else "ok", error, detail, count)
+
+
+def _dtype(dtype: str) -> np.dtype:
+    if dtype not in ("float16", "float32"):
+        raise ValueError(f"dtype must be 'float16' or 'float32', got {dtype!r}")
+    return np.dtype(dtype)
+
+
+def _positive(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")

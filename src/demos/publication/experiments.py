@@ -1,0 +1,116 @@
+"""The chapter's measurements beyond scenario.run: natural race rates and lazy-load variants.
+
+* :func:`race_rate` runs the broken holder with a *natural* gap between its two statements
+  (nothing, some Python work, a file read, ``time.sleep(0)``) and readers that spin, under
+  a given ``sys.setswitchinterval``: how often does luck hide the bug?
+* :data:`LAZY_VARIANTS`: the ways people make a lazy global "thread-safe", each with the
+  ``LazyModel(load).get()`` shape, for :func:`demos.publication.scenario.lazy_trial`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from demos.publication import broken, fixed, scenario
+
+__all__ = [
+    "GAPS",
+    "LAZY_VARIANTS",
+    "CachedPropertyLazy",
+    "LruCacheLazy",
+    "busy",
+    "race_rate",
+    "switch_interval",
+]
+
+
+def busy(micros: float) -> Callable[[], None]:
+    """A gap of about ``micros`` µs of pure Python work (it never releases the GIL itself)."""
+    deadline = [0.0]
+
+    def work() -> None:
+        deadline[0] = time.perf_counter() + micros * 1e-6
+        while time.perf_counter() < deadline[0]:
+            pass
+
+    return work
+
+
+def _read_file() -> None:
+    with open(_FILE, "rb") as f:  # a log line, a config file: I/O releases the GIL
+        f.read()
+
+
+_FILE = os.path.join(tempfile.gettempdir(), "publication-gap.txt")
+
+#: The gaps compared in the heat map, smallest first.
+GAPS: dict[str, Callable[[], object]] = {
+    "nothing": lambda: None,
+    "10 µs Python": busy(10),
+    "50 µs Python": busy(50),
+    "file read": _read_file,
+    "sleep(0)": lambda: time.sleep(0),
+}
+
+
+@contextlib.contextmanager
+def switch_interval(seconds: float) -> Iterator[None]:
+    """``sys.setswitchinterval(seconds)`` inside the block, restored after it."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def race_rate(gap: Callable[[], object], *, trials: int = 100, readers: int = 2,
+              interval_s: float | None = None, impl: Any = broken) -> float:
+    """The fraction of trials in which a spinning reader used the model too early."""
+    if not os.path.exists(_FILE):
+        with open(_FILE, "w") as f:
+            f.write("model ready\n" * 100)
+    with switch_interval(interval_s or sys.getswitchinterval()):
+        hits = sum(
+            scenario.holder_trial(impl, readers=readers, gap=gap, poll_s=0, seed=i).failures > 0
+            for i in range(trials)
+        )
+    return hits / trials
+
+
+class LruCacheLazy:
+    """``functools.lru_cache`` around the load: the cache is thread-safe, the load is not."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self.get = functools.lru_cache(maxsize=None)(lambda: load())
+
+
+class CachedPropertyLazy:
+    """``functools.cached_property``: locked on Python ≤ 3.11, unlocked from 3.12 on."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+
+    @functools.cached_property
+    def model(self) -> Any:
+        return self._load()
+
+    def get(self) -> Any:
+        return self.model
+
+
+#: Label -> LazyModel-shaped factory, in the order the figure shows them.
+LAZY_VARIANTS: dict[str, Callable[[Callable[[], Any]], Any]] = {
+    "broken: no lock": broken.LazyModel,
+    "lru_cache": LruCacheLazy,
+    f"cached_property (Python {sys.version_info.major}.{sys.version_info.minor})":
+        CachedPropertyLazy,
+    "fixed: lock": fixed.LazyModel,
+}

@@ -1,0 +1,23 @@
+"""Mutable state inside the model.
+
+A team wraps the sentence encoder in a small class for their search service. It grows the
+way such classes do: a preallocated scratch buffer "to save an allocation per request", a
+``stats()`` snapshot that is read before the model call and written back after it, and,
+once someone notices odd results, a lock around the whole call. Each looks harmless in a
+single-threaded notebook. Under two request threads the first two return other requests'
+embeddings and lose counts; the lock fixes that by making the server single-threaded.
+
+onnxruntime releases the GIL inside ``InferenceSession.run`` and its maintainers state that
+``run`` may be called concurrently on one session, so the model itself needs no lock. The
+fix is to keep inference a pure function of its input: the session and the tokenizer are
+immutable and shared, buffers belong to one call, and metrics are kept outside the model
+call, under a lock that is never held while the model runs.
+
+Modules: :mod:`.broken` and :mod:`.fixed` (the wrapper, same names), :mod:`.variants`
+(the other shapes of the same mistake: a shared output buffer, a "last input" attribute,
+the lock around ``run``), :mod:`.counters` (five ways to count calls from threads, and what
+each costs), :mod:`.trace` (a session proxy that records runs in flight) and
+:mod:`.scenario`.
+"""
+
+CHAPTER = 4

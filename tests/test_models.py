@@ -1,0 +1,222 @@
+"""The running example: converter vs numpy oracle, the encoder's contract, cache, threads."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import re
+
+import numpy as np
+import onnx
+import pytest
+
+from demos.harness import hammer
+from demos.models import (
+    CACHE_ENV_VAR,
+    INSTALL_COMMAND,
+    Encoder,
+    ModelNotInstalledError,
+    bench,
+    build_onnx,
+    load_encoder,
+    model_files,
+    pairwise_cosines,
+    reference_forward,
+    source,
+    tiny_encoder,
+)
+from demos.models.cache import load_or_build
+from demos.models.tiny import TINY_CONFIG, tiny_weights
+
+LONG_TEXT = " ".join(f"token{i} alpha beta" for i in range(150))  # ~ 600 word pieces
+TEXTS = ["A man is eating food.", "x", "café naïve Zürich", "Das ist gut. " * 12]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    return load_encoder()
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Encoder:
+    return tiny_encoder(seed=0)
+
+
+def _reference(enc: Encoder, config: dict, weights: dict, texts: list[str]) -> None:
+    feeds = enc.feeds(texts)
+    hidden, pooled = enc.session.run(["last_hidden_state", "sentence_embedding"], feeds)
+    ref_hidden, ref_pooled = reference_forward(config, weights, **feeds)
+    assert np.abs(pooled - ref_pooled).max() <= 1e-5
+    real = feeds["attention_mask"].astype(bool)  # padded positions are never used
+    assert np.abs(hidden - ref_hidden)[real].max() <= 1e-5 * max(1.0, np.abs(ref_hidden).max())
+
+
+def test_tiny_graph_matches_the_numpy_reference_on_a_padded_batch(tiny: Encoder) -> None:
+    _reference(tiny, TINY_CONFIG, tiny_weights(0), [*TEXTS, LONG_TEXT])
+
+
+def test_real_graph_matches_the_numpy_reference_on_a_padded_batch(encoder: Encoder) -> None:
+    files = model_files()
+    _reference(encoder, files.config, files.weights, TEXTS)
+
+
+def test_graph_is_opset_17_and_looks_up_positions_by_slice_not_range() -> None:
+    model = build_onnx(TINY_CONFIG, tiny_weights(1))
+    onnx.checker.check_model(model, full_check=True)
+    assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [17]
+    ops = {node.op_type for node in model.graph.node}
+    assert {"Gather", "Slice", "LayerNormalization", "Erf", "Softmax", "ReduceL2"} <= ops
+    assert "Range" not in ops
+    dims = [[d.dim_param for d in i.type.tensor_type.shape.dim] for i in model.graph.input]
+    assert dims == [["batch", "sequence"]] * 3
+
+
+def test_session_contract_names_int64_inputs_and_384_wide_outputs(encoder: Encoder) -> None:
+    rows = {(r["kind"], r["name"]): (r["type"], r["shape"]) for r in encoder.contract}
+    for name in ("input_ids", "attention_mask", "token_type_ids"):
+        assert rows["input", name] == ("tensor(int64)", ["batch", "sequence"])
+    assert rows["output", "last_hidden_state"] == ("tensor(float)", ["batch", "sequence", 384])
+    assert rows["output", "sentence_embedding"] == ("tensor(float)", ["batch", 384])
+    assert (encoder.dim, encoder.max_seq_length) == (384, 256)
+
+
+def test_eating_food_is_closer_to_eating_bread_than_to_riding_a_horse(encoder: Encoder) -> None:
+    food, bread, horse = encoder.encode(
+        ["A man is eating food.", "A man is eating a piece of bread.", "A man is riding a horse."]
+    )
+    assert food @ bread > food @ horse + 0.3
+    assert np.allclose(np.linalg.norm([food, bread, horse], axis=1), 1.0, atol=1e-6)
+
+
+def test_a_sentence_alone_equals_itself_inside_a_padded_batch(encoder: Encoder) -> None:
+    alone = encoder.encode(["x"])
+    batch = encoder.encode([*TEXTS, LONG_TEXT], batch_size=8)
+    assert np.abs(batch[1] - alone[0]).max() <= 1e-5
+
+
+def test_texts_longer_than_256_pieces_are_truncated_at_256(encoder: Encoder) -> None:
+    feeds = encoder.feeds([LONG_TEXT, "short"])
+    assert feeds["input_ids"].shape == (2, 256)
+    assert feeds["attention_mask"].sum(axis=1).tolist() == [256, 3]
+    assert feeds["input_ids"][0, -1] == 102  # [SEP] closes the truncated text
+    same_head = encoder.encode([LONG_TEXT, LONG_TEXT + " a different ending"])
+    assert np.abs(same_head[0] - same_head[1]).max() == 0.0
+
+
+def test_shipped_tokenizer_json_says_128_but_the_encoder_uses_256(encoder: Encoder) -> None:
+    shipped = json.loads(encoder.tokenizer_json)
+    assert shipped["truncation"]["max_length"] == 128
+    assert shipped["padding"]["strategy"] == {"Fixed": 128}
+    assert encoder.tokenizer.truncation["max_length"] == 256
+    assert encoder.tokenizer.padding["length"] is None  # pad to the longest of each batch
+
+
+def test_encoder_outputs_are_float32_unit_rows_for_float16_too(encoder: Encoder) -> None:
+    half = load_encoder(dtype="float16")
+    a, b = encoder.encode(TEXTS), half.encode(TEXTS)
+    assert b.dtype == np.float32 and half.dtype == "float16"
+    assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-3)
+    assert ((a * b).sum(axis=1) > 0.999).all()
+
+
+def test_concurrent_encode_from_8_threads_equals_single_threaded(encoder: Encoder) -> None:
+    texts = [*TEXTS, "A man is riding a horse.", "Zürich", LONG_TEXT]
+    expected = {i: encoder.encode([t]) for i, t in enumerate(texts)}
+    result = hammer(lambda th, i: (k := (th + i) % len(texts), encoder.encode([texts[k]])),
+                    threads=8, calls_per_thread=6, timeout_s=60, name="encode")
+    assert result.errors == []
+    assert len(result.values) == 48
+    for k, embedding in result.values:
+        assert np.abs(embedding - expected[k]).max() <= 1e-6
+
+
+def test_conversion_is_cached_on_disk_and_reused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path))
+    first = tiny_encoder(seed=3)
+    stamp = first.model_path.stat().st_mtime_ns
+    second = tiny_encoder(seed=3)
+    assert first.model_path.parent == tmp_path and second.model_path == first.model_path
+    assert second.model_path.stat().st_mtime_ns == stamp
+    assert np.array_equal(first.encode(TEXTS), second.encode(TEXTS))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "overwritten", "sidecar_missing"])
+def test_a_damaged_cache_file_is_rebuilt_not_loaded(tmp_path, monkeypatch, damage) -> None:
+    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path))
+    expected = tiny_encoder(seed=4).encode(TEXTS)
+    path = next(tmp_path.glob("*.onnx"))
+    sidecar = path.with_name(path.name + ".sha256")
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "overwritten":
+        path.write_bytes(b"\0" * 1000)
+    else:
+        sidecar.unlink()
+    rebuilt = tiny_encoder(seed=4)
+    assert np.array_equal(rebuilt.encode(TEXTS), expected)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert sidecar.read_text().strip() == digest
+
+
+def test_load_or_build_reports_whether_it_built(tmp_path) -> None:
+    calls = []
+    build = lambda: calls.append(1) or b"model bytes"  # noqa: E731
+    assert load_or_build("m.onnx", build, tmp_path).built
+    again = load_or_build("m.onnx", build, tmp_path)
+    assert (again.built, again.data, len(calls)) == (False, b"model bytes", 1)
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_encode_rejects_an_empty_list(tiny: Encoder) -> None:
+    with pytest.raises(ValueError, match=r"^texts must hold at least one text, got an empty list$"):
+        tiny.encode([])
+
+
+def test_encode_rejects_a_non_string_item(tiny: Encoder) -> None:
+    with pytest.raises(TypeError, match=r"^texts\[1\] must be str, got int$"):
+        tiny.encode(["fine", 42])
+
+
+def test_encode_rejects_a_bare_string(tiny: Encoder) -> None:
+    with pytest.raises(TypeError, match=r"^texts must be a list of str, got a bare str"):
+        tiny.feeds("not a list")
+
+
+def test_encode_rejects_a_batch_size_of_zero(tiny: Encoder) -> None:
+    with pytest.raises(ValueError, match=r"^batch_size must be >= 1, got 0$"):
+        tiny.encode(["fine"], batch_size=0)
+
+
+def test_build_onnx_rejects_float64() -> None:
+    with pytest.raises(ValueError, match=r"^dtype must be float32 or float16, got float64$"):
+        build_onnx(TINY_CONFIG, tiny_weights(0), dtype=np.float64)
+
+
+def test_a_missing_model_wheel_names_the_install_command(monkeypatch) -> None:
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(source.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(source.importlib.metadata, "distribution", not_installed)
+    with pytest.raises(ModelNotInstalledError, match=re.escape(INSTALL_COMMAND)):
+        source.model_zip_path()
+
+
+def test_tiny_encoder_is_deterministic_per_seed_and_differs_across_seeds(tiny: Encoder) -> None:
+    assert np.array_equal(tiny_encoder(seed=0).encode(TEXTS), tiny.encode(TEXTS))
+    assert not np.allclose(tiny_encoder(seed=1).encode(TEXTS), tiny.encode(TEXTS))
+    assert tiny.encode(TEXTS).shape == (len(TEXTS), 32)
+
+
+def test_bench_returns_json_ready_rates_per_batch_size(tiny: Encoder) -> None:
+    result = bench((1, 4), seconds=0.05, encoder=tiny)
+    assert set(result["sentences_per_s"]) == {"1", "4"}
+    assert all(rate > 0 for rate in result["sentences_per_s"].values())
+    json.dumps(result)
+
+
+def test_pairwise_cosines_is_symmetric_with_a_unit_diagonal(tiny: Encoder) -> None:
+    texts, matrix = pairwise_cosines(TEXTS, encoder=tiny)
+    assert texts == TEXTS and matrix.shape == (4, 4)
+    assert np.allclose(matrix, matrix.T) and np.allclose(np.diag(matrix), 1.0, atol=1e-6)

@@ -1,0 +1,56 @@
+"""The visual language: fixed colours for broken/fixed/reference, labelled axes."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from demos import plotting  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("label", "colour"),
+    [
+        ("broken", plotting.BROKEN),
+        ("broken (no lock)", plotting.BROKEN),
+        ("Fixed", plotting.FIXED),
+        ("reference", plotting.REFERENCE),
+        ("float64", plotting.REFERENCE),
+    ],
+)
+def test_broken_fixed_and_reference_always_get_their_own_colour(label, colour):
+    assert plotting.colour_for(label) == colour
+
+
+def test_other_series_take_the_palette_in_order():
+    assert [plotting.colour_for("x", i) for i in range(2)] == list(plotting.PALETTE[:2])
+
+
+def test_rate_vs_threads_labels_its_axes_and_colours_its_lines():
+    fig, ax = plotting.rate_vs_threads({"broken": ([1, 2], [0, 5]), "fixed": ([1, 2], [0, 0])})
+    assert ax.get_xlabel() == "threads"
+    assert "%" in ax.get_ylabel()
+    assert [line.get_color() for line in ax.get_lines()] == [plotting.BROKEN, plotting.FIXED]
+
+
+def test_timeline_draws_one_row_per_thread_in_first_seen_order():
+    fig, ax = plotting.timeline(
+        [("loader", 0, 5, "load"), ("reader", 1, 2, "broken")], marks=[("loader", 4, "ready")]
+    )
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["loader", "reader"]
+    assert ax.get_xlabel() == "time (ms)"
+
+
+def test_figures_have_a_white_background_for_light_and_dark_themes():
+    fig, _ = plotting.figure("t", "x (s)", "y (ms)")
+    assert matplotlib.colors.to_hex(fig.get_facecolor()) == "#ffffff"

@@ -1,0 +1,273 @@
+"""Chapter 1, silent precision loss: broken loses precision in silence, fixed never does."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from demos import catalogue
+from demos.precision import bits, broken, curves, drift, fixed, graphs, scenario
+from demos.precision.errors import PrecisionError
+
+KNOBS = [
+    pytest.param({"dtype": "float16"}, id="float16-defaults"),
+    pytest.param({"dtype": "float32"}, id="float32-defaults"),
+    pytest.param(
+        {"dtype": "float16", "stream_length": 50_000, "batch_size": 1, "value": 0.3,
+         "max_logit": 11.5, "seed": 7},
+        id="float16-one-value-per-batch",
+    ),
+    pytest.param(
+        {"dtype": "float32", "stream_length": 2_000_000, "batch_size": 64, "value": 0.7,
+         "max_logit": 100.0, "seed": 3},
+        id="float32-large-batches",
+    ),
+]
+
+
+# --- the scenario, both ways -----------------------------------------------------------------
+
+@pytest.mark.parametrize("knobs", KNOBS)
+def test_broken_returns_answers_that_are_silently_wrong(knobs):
+    report = scenario.run(broken, **knobs)
+    assert report.manifested
+    m = report.metrics
+    assert m["silent_checks"] == 6 and m["loud_checks"] == 0 and m["false_alarms"] == 0
+    assert (m["inf_count"], m["zeroed"], m["collisions"], m["nan_count"]) == (1, 1, 3, 8)
+    assert m["accumulate_rel_error"] > 10 * scenario.ACCUMULATE_RTOL
+    assert m["runtime_warnings"] >= 1  # numpy warns on the overflow, and that is all
+
+
+@pytest.mark.parametrize("knobs", KNOBS)
+def test_fixed_refuses_every_hazard_loudly_and_passes_ordinary_data(knobs):
+    report = scenario.run(fixed, **knobs)
+    assert not report.manifested, report.headline
+    m = report.metrics
+    assert (m["silent_checks"], m["loud_checks"], m["ok_checks"], m["false_alarms"]) == (0, 4, 3, 0)
+    assert m["accumulate_rel_error"] <= scenario.ACCUMULATE_RTOL
+    assert m["softmax_max_abs_error"] <= scenario.SOFTMAX_ATOL
+    assert m["runtime_warnings"] == 0
+
+
+def test_every_fixed_refusal_is_a_precision_error_naming_an_element():
+    found = {c.name: c for c in scenario.checks(fixed, stream_length=1000)}
+    for name in ("overflow", "underflow", "subnormal", "integers"):
+        assert found[name].verdict == "loud"
+        assert found[name].detail.startswith("PrecisionError: values[")
+
+
+def test_scenario_rejects_bad_knobs():
+    with pytest.raises(ValueError, match=r"^dtype must be 'float16' or 'float32', got 'int8'$"):
+        scenario.run(fixed, dtype="int8")
+    with pytest.raises(ValueError, match=r"^batch_size must be an int >= 1, got 0$"):
+        scenario.run(fixed, batch_size=0)
+    with pytest.raises(ValueError, match=r"^value must be a finite non-zero number, got nan$"):
+        scenario.run(fixed, value=math.nan)
+
+
+def test_cli_runs_and_benches_the_chapter():
+    assert catalogue.find("precision").chapter == 1
+    out = subprocess.run([sys.executable, "-m", "demos", "run", "precision", "--json"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    reports = json.loads(out.stdout)
+    assert [r["manifested"] for r in reports] == [True, False]
+    ratios = scenario.bench(n=20_000, repeat=1)
+    assert set(ratios) == {"n", "to_model_input_fixed_over_broken", "softmax_fixed_over_broken",
+                           "running_mean_fixed_over_broken"}
+    assert all(v > 0 for v in ratios.values())
+
+
+# --- to_model_input ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "message"),
+    [
+        ([1.0, 70000.0], "float16",
+         r"^values\[1\] = 70000.0 became inf in float16 \(overflow: float16's largest finite "
+         r"value is 65504.0\); 1 of 2 values over budget$"),
+        ([1.0, 2.9e-8], "float16",
+         r"^values\[1\] = 2.9e-08 became 0.0 in float16 \(underflow: off by 2.9e-08 = 100% of "
+         r"it; budget is atol=0 \+ rtol=0.000977 × \|value\|\); 1 of 2 values over budget$"),
+        ([[0.1, 1e-6]], "float16",
+         r"^values\[0, 1\] = 1e-06 became 1.0132789611816406e-06 in float16 \(rounding: off by "
+         r"1.33e-08 = 1.33% of it; budget is atol=0 \+ rtol=0.000977 × \|value\|\); "
+         r"1 of 2 values over budget$"),
+        (np.arange(2**24 - 2, 2**24 + 6), "float32",
+         r"^values\[3\] = 16777217 became 16777216.0 in float32 \(integer: above 2\*\*24 = "
+         r"16777216, float32 integers are 2 apart\); 5 of 8 values over budget$"),
+        ([1.7e9, 1.7e9 + 50], "float32",
+         r"^values\[1\] = 1700000050.0 became 1700000000.0 in float32 \(integer: above "
+         r"2\*\*24 = 16777216, float32 integers are 128 apart\); 2 of 2 values over budget$"),
+    ],
+    ids=["overflow", "underflow", "subnormal-rounding", "ids-past-2**24", "unix-seconds"],
+)
+def test_fixed_cast_names_the_worst_element_before_and_after(values, dtype, message):
+    with np.errstate(over="ignore"):  # numpy's one warning is all the broken cast gives
+        assert broken.to_model_input(np.asarray(values), dtype).dtype == np.dtype(dtype)
+    with pytest.raises(PrecisionError, match=message) as caught:
+        fixed.to_model_input(values, dtype)
+    assert isinstance(caught.value, ValueError)
+    assert caught.value.before != caught.value.after or caught.value.reason == "integer"
+
+
+def test_fixed_cast_passes_ordinary_rounding_and_exact_integers():
+    out = fixed.to_model_input([0.1, -2.5, 1e5, 3.0e38], "float32")
+    assert out.dtype == np.float32 and out[0] == np.float32(0.1)
+    assert fixed.to_model_input(np.arange(2**24 - 8, 2**24 + 1), "float32")[-1] == 2**24
+    assert fixed.to_model_input([0.5, 2048], "float16").tolist() == [0.5, 2048.0]
+    nan_in = fixed.to_model_input([np.nan, np.inf, 1.0], "float16")  # non-finite stays itself
+    assert np.isnan(nan_in[0]) and np.isinf(nan_in[1])
+
+
+def test_fixed_cast_budget_is_adjustable_both_ways():
+    with pytest.raises(PrecisionError, match=r"rounding: off by"):
+        fixed.to_model_input([0.1], "float16", rtol=1e-6)
+    assert fixed.to_model_input([1e-6], "float16", rtol=0.02)[0] > 0
+    assert fixed.to_model_input([2.9e-8], "float16", atol=1e-7)[0] == 0.0  # opted in
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"values": [1.0], "dtype": "int8"}, ValueError,
+         r"^dtype must be 'float32' or 'float16', got 'int8'$"),
+        ({"values": [1.0], "dtype": "float64"}, ValueError,
+         r"^dtype must be 'float32' or 'float16', got 'float64'$"),
+        ({"values": [1.0], "dtype": "banana"}, ValueError,
+         r"^dtype must be 'float32' or 'float16', got 'banana'$"),
+        ({"values": ["0.5"]}, TypeError, r"^values must be real numbers, got dtype <U3$"),
+        ({"values": [1.0, None]}, TypeError, r"^values must be real numbers, got dtype object$"),
+        ({"values": [1j]}, TypeError, r"^values must be real numbers, got dtype complex128$"),
+        ({"values": [[1, 2], [3]]}, ValueError,
+         r"^values must be rectangular, got a ragged sequence$"),
+        ({"values": []}, ValueError, r"^values must hold at least 1 value, got shape \(0,\)$"),
+        ({"values": [1.0], "rtol": -1}, ValueError, r"^rtol must be a finite number >= 0, got -1$"),
+        ({"values": [1.0], "atol": math.inf}, ValueError,
+         r"^atol must be a finite number >= 0, got inf$"),
+    ],
+    ids=["int8", "float64", "unknown", "strings", "none", "complex", "ragged", "empty",
+         "negative-rtol", "infinite-atol"],
+)
+def test_fixed_cast_rejects_bad_arguments_with_clear_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        fixed.to_model_input(**kwargs)
+
+
+# --- RunningMean and softmax ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("n", "batch"), [(200_000, 1), (1_000_000, 16)])
+def test_float32_running_mean_drifts_and_float64_running_mean_does_not(n, batch):
+    means = {}
+    for impl in (broken, fixed):
+        mean = impl.RunningMean()
+        chunk = np.full(batch, 0.1, dtype=np.float32)
+        for _ in range(n // batch):
+            mean.add(chunk)
+        means[impl] = float(mean.mean())
+        assert mean.count == n
+    exact = float(np.float32(0.1))
+    assert abs(means[broken] - exact) / exact > 1e-4
+    assert means[fixed] == exact
+
+
+def test_fixed_running_mean_of_nothing_raises():
+    message = r"^mean needs at least 1 value, got 0: call add\(\) first$"
+    with pytest.raises(ValueError, match=message):
+        fixed.RunningMean().mean()
+
+
+def test_naive_float16_softmax_turns_nan_between_logit_11_and_11_1():
+    with np.errstate(all="ignore"):
+        ok = broken.softmax(np.array([11.0, 0.0], np.float16))
+        bad = broken.softmax(np.array([11.1, 0.0], np.float16))
+    assert np.all(np.isfinite(ok)) and np.isnan(bad[0])
+    good = fixed.softmax(np.array([[11.1, 0.0], [1000.0, 0.0]], np.float16))
+    assert good.dtype == np.float32 and np.allclose(good.sum(axis=-1), 1.0)
+
+
+def test_fixed_softmax_rejects_a_bad_axis():
+    with pytest.raises(ValueError, match=r"^axis must be in \[-1, 1\), got 1$"):
+        fixed.softmax([1.0, 2.0], axis=1)
+
+
+# --- the numbers the chapter states --------------------------------------------------------
+
+def test_float16_and_float32_facts_the_chapter_quotes():
+    with np.errstate(over="ignore"):
+        assert np.float16(65519.0) == 65504 and np.isinf(np.float16(65520.0))
+    assert np.float16(2.9e-8) == 0 and np.float16(3e-8) > 0
+    assert 0.013 < abs(float(np.float16(1e-6)) - 1e-6) / 1e-6 < 0.014
+    t = np.float32(1.7e9)
+    assert (t + np.float32(50)) - t == 0 and np.spacing(t) == 128
+    errors = curves.accumulation_error([10**7])
+    assert 0.08 < errors["float32 running sum"][0] < 0.09  # 1e7 x 0.1 gives ~1.088e6
+    assert errors["float32 pairwise (np.sum)"][0] < 1e-6
+    assert np.cumsum(np.ones(2**24 + 10, np.float32))[-1] == 2**24  # sticks at 16777216
+
+
+def test_curves_show_the_cliffs_where_the_dtypes_end():
+    magnitudes, worst = curves.roundtrip_error("float16")
+    assert np.all(np.isinf(worst[magnitudes > 65520]))
+    assert np.all(worst[magnitudes < 2.9e-8] == 1.0)
+    assert np.all(worst[(magnitudes > 1e-4) & (magnitudes < 5e4)] <= np.finfo(np.float16).eps / 2)
+    kept = curves.distinct_integers("float32", [1000, 2**24, 2**26])
+    assert kept.tolist() == [1.0, 0.501, 0.126]
+
+
+def test_bits_spells_out_sign_exponent_and_mantissa():
+    assert bits.describe(-2.0, "float16").splitlines()[2].startswith("bits      1 · 10000 · 00000")
+    assert "not finite" in bits.describe(70000, "float16")
+    message = r"^dtype must be float16, float32 or float64, got 'int8'$"
+    with pytest.raises(ValueError, match=message):
+        bits.describe(1.0, "int8")
+
+
+# --- onnxruntime and the real model --------------------------------------------------------
+
+def test_onnxruntime_refuses_float64_loudly_but_takes_a_python_list():
+    session = graphs.square_then_divide("float32")
+    message = r"Unexpected input data type. Actual: \(tensor\(double\)\)"
+    with pytest.raises(ort.capi.onnxruntime_pybind11_state.InvalidArgument, match=message):
+        session.run(None, {"x": np.array([1.0, 2.0])})
+    (y,) = session.run(None, {"x": [0.1, 16777217.0]})  # converted to float32 without a word
+    assert y.dtype == np.float32 and y[1] == 16777216.0
+
+
+def test_onnxruntime_cpu_computes_a_float16_graph_in_float32():
+    (y,) = graphs.square_then_divide("float16").run(None, {"x": np.array([300.0], np.float16)})
+    ops = graphs.ops_after_loading("float16")
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        # onnxruntime 1.x on x86-64 has no float16 Mul/Div CPU kernels: it inserts Casts.
+        assert ops == ["Cast", "Mul", "Div", "Cast"] and y[0] == 300.0
+    else:  # ARM builds may run float16 kernels natively: then 300 * 300 overflows
+        assert (y[0] == 300.0) == ("Cast" in ops), (ort.__version__, ops, y)
+    assert graphs.ops_after_loading("float32") == ["Mul", "Div"]
+
+
+def test_drift_counts_swapped_neighbours():
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(6, 8)).astype(np.float32)
+    same = drift.compare(ref, ref)
+    assert (same.max_abs_diff, same.top1_changed, same.rank_changed, same.swapped_pairs) == (
+        0.0, 0, 0, 0)
+    flipped = drift.compare(ref, ref[[1, 0, 2, 3, 4, 5]])
+    assert flipped.rank_changed > 0 and flipped.swapped_pairs > 0
+    with pytest.raises(ValueError, match=r"^embeddings must be two \[n >= 3, dim\] matrices"):
+        drift.compare(ref, ref[:2])
+
+
+def test_float16_minilm_drifts_a_little_from_float32(encoder):
+    from demos.models import load_encoder
+    from demos.precision.sentences import SENTENCES
+
+    texts = list(SENTENCES[:24])
+    result = drift.compare(encoder.encode(texts), load_encoder(dtype="float16").encode(texts))
+    assert 1e-6 < result.max_abs_diff < 1e-2
+    assert float(np.max(result.cosine_change)) < 1e-4
