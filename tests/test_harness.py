@@ -141,7 +141,8 @@ def test_hammer_raises_hang_error_naming_the_threads_that_outlived_the_bound():
         if thread == 1:
             release.wait(10)
 
-    with pytest.raises(HangError, match=r"^1 hammer thread\(s\) still running after 0.3s: \['h-1'\]$"):
+    message = r"^1 hammer thread\(s\) still running after 0.3s: \['h-1'\]$"
+    with pytest.raises(HangError, match=message):
         hammer(call, threads=2, calls_per_thread=1, timeout_s=0.3, name="h")
     release.set()
     for t in threading.enumerate():
