@@ -52,3 +52,14 @@ def test_run_prints_a_json_report_for_each_implementation(pitfall, capsys):
     reports = json.loads(capsys.readouterr().out)
     assert [r["impl"] for r in reports] == ["broken", "fixed"]
     assert [r["manifested"] for r in reports] == [True, False]
+
+
+def test_a_knob_without_a_value_is_a_usage_error(capsys):
+    landed = catalogue.pitfalls()
+    name = landed[0].name if landed else "no-such-pitfall"
+    assert main(["run", name, "--set", "threads"]) == 2
+    err = capsys.readouterr().err
+    assert err in (
+        "error: --set expects KNOB=VALUE, got 'threads'\n",
+        "error: unknown pitfall 'no-such-pitfall'; expected one of: none has landed yet\n",
+    )

@@ -1,7 +1,8 @@
 """``python -m demos``: run the book's scenarios and benchmarks from a terminal.
 
     python -m demos list                          the landed pitfalls
-    python -m demos run <pitfall> [--impl both]   print each implementation's Report
+    python -m demos run <pitfall> [--impl both] [--set KNOB=VALUE ...]
+                                                  print each implementation's Report
     python -m demos bench <pitfall|encoder>       print metrics as JSON
     python -m demos embed "text" "text" ...       pairwise cosine similarities (the real model)
 
@@ -11,6 +12,7 @@ Exit codes: 0 success, 1 a scenario failed to run, 2 bad usage (unknown name, ba
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 from collections.abc import Sequence
@@ -47,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("pitfall")
     run.add_argument("--impl", choices=[*catalogue.IMPLS, "both"], default="both")
     run.add_argument("--json", action="store_true", help="print Reports as JSON")
+    run.add_argument(
+        "--set", action="append", default=[], metavar="KNOB=VALUE", dest="knobs",
+        help="pass a knob to scenario.run, e.g. --set threads=8 (repeatable)",
+    )
     run.set_defaults(command=_run)
 
     bench = commands.add_parser("bench", help="benchmark a pitfall (or 'encoder'); JSON out")
@@ -72,12 +78,27 @@ def _list(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     pitfall = catalogue.find(args.pitfall)
     impls = catalogue.IMPLS if args.impl == "both" else (args.impl,)
-    reports = [pitfall.run(which) for which in impls]
+    knobs = _parse_knobs(args.knobs)
+    reports = [pitfall.run(which, **knobs) for which in impls]
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], indent=2))
     else:
         print("\n\n".join(str(r) for r in reports))
     return EXIT_OK
+
+
+def _parse_knobs(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["threads=8", "mode='x'"]`` -> ``{"threads": 8, "mode": "x"}`` (literals, else str)."""
+    knobs: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"--set expects KNOB=VALUE, got {pair!r}")
+        try:
+            knobs[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            knobs[name] = text
+    return knobs
 
 
 def _bench(args: argparse.Namespace) -> int:
