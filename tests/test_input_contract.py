@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -103,6 +105,7 @@ def test_overridable_initializer_is_not_listed_as_an_input_and_defaults_silently
 def test_onnxruntime_only_logs_a_warning_for_an_overridable_initializer():
     with capture_native_stderr() as log:
         graphs.session(graphs.temperature_classifier(), log_severity=2)
+    assert log.text.startswith("[W:onnxruntime:")  # colour codes and timestamp removed
     assert "Initializer temperature appears in graph inputs" in log.text
 
 
@@ -201,3 +204,17 @@ def test_mask_mistakes_change_padded_rows_only(tiny):
 def test_catalogue_finds_the_chapter():
     pitfall = catalogue.find("input_contract")
     assert pitfall.chapter == 5 and pitfall.title == "The model's input contract"
+
+
+def test_bench_reports_both_medians_and_their_ratio():
+    result = scenario.bench(model="tiny", repeats=3)
+    assert result["fixed_over_broken"] == pytest.approx(
+        result["fixed_median_s"] / result["broken_median_s"])
+    with pytest.raises(ValueError, match=r"^repeats must be an int >= 1, got 0$"):
+        scenario.bench(model="tiny", repeats=0)
+
+
+def test_scenario_accepts_a_readers_namespace_and_labels_it():
+    mine = types.SimpleNamespace(ModelContract=fixed.ModelContract, NAME="yours")
+    report = scenario.run(mine, case="omitted_default", model="tiny")
+    assert report.impl == "yours" and not report.manifested

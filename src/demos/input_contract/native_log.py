@@ -16,8 +16,9 @@ from contextlib import contextmanager
 
 __all__ = ["NativeLog", "capture_native_stderr"]
 
-# Colour codes and the timestamp before "[W:onnxruntime:…]": they change on every run.
-_NOISE = re.compile(r"\x1b\[[0-9;]*m|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ ", re.MULTILINE)
+# Colour codes, then the timestamp before "[W:onnxruntime:…]": they change on every run.
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ ", re.MULTILINE)
 
 
 class NativeLog:
@@ -50,5 +51,6 @@ def capture_native_stderr() -> Iterator[NativeLog]:
             os.dup2(saved, 2)
             os.close(saved)
             sink.seek(0)
-            text = _NOISE.sub("", sink.read().decode("utf-8", "replace"))
+            text = _COLOUR.sub("", sink.read().decode("utf-8", "replace"))
+            text = _TIMESTAMP.sub("", text)
             log.lines = [line for line in text.splitlines() if line.strip()]

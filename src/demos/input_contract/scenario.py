@@ -14,6 +14,7 @@ The pitfall *manifests* when any mistake ends silent or unclear.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -22,10 +23,11 @@ from typing import Any
 import numpy as np
 
 from demos.harness import bounded
-from demos.input_contract import graphs
+from demos.input_contract import broken, fixed, graphs
+from demos.input_contract.native_log import capture_native_stderr
 from demos.report import Report
 
-__all__ = ["CASES", "TEXTS", "Attempt", "Case", "attempt", "run"]
+__all__ = ["CASES", "TEXTS", "Attempt", "Case", "attempt", "bench", "run"]
 
 #: Three texts of different lengths, so that the batch is padded and the mask matters.
 TEXTS = ("A cat sat on the mat.", "Padding tokens must never count.",
@@ -99,6 +101,7 @@ class Attempt:
     verdict: str
     message: str  # the error's text, or "" when it returned
     max_abs_diff: float  # between returned and right outputs; nan when it raised
+    native_log: str = ""  # what onnxruntime's C++ logger wrote to stderr meanwhile
 
 
 @functools.cache
@@ -133,16 +136,18 @@ def attempt(impl: ModuleType, case: str, *, model: str = "real") -> Attempt:
     names = [o.name for o in session.get_outputs()] if outputs is None else outputs
     expected = dict(zip(names, session.run(names, right), strict=True))
     contract = impl.ModelContract(session)
-    outcome = bounded(contract.run, CALL_TIMEOUT_S, arrays, outputs, use_defaults=use_defaults,
-                      name=f"input-contract-{case}")
+    with capture_native_stderr() as log:  # onnxruntime also logs run errors to fd 2
+        outcome = bounded(contract.run, CALL_TIMEOUT_S, arrays, outputs,
+                          use_defaults=use_defaults, name=f"input-contract-{case}")
     if outcome.status == "raised":
         message = str(outcome.error).strip()
         clear = all(fragment in message for fragment in spec.must_name)
-        return Attempt(case, "clear error" if clear else "unclear error", message, float("nan"))
+        return Attempt(case, "clear error" if clear else "unclear error", message, float("nan"),
+                       log.text)
     got = outcome.unwrap()
     diff = max(float(np.max(np.abs(got[k] - expected[k]))) if got[k].shape == expected[k].shape
                else float("inf") for k in names)
-    return Attempt(case, "correct" if diff <= 1e-5 else "silent wrong", "", diff)
+    return Attempt(case, "correct" if diff <= 1e-5 else "silent wrong", "", diff, log.text)
 
 
 def run(impl: ModuleType, *, case: str = "all", model: str = "real") -> Report:
@@ -171,3 +176,21 @@ def run(impl: ModuleType, *, case: str = "all", model: str = "real") -> Report:
     metrics.update({k.replace(" ", "_"): v for k, v in counts.items()})
     label = getattr(impl, "NAME", None) or getattr(impl, "__name__", "yours").rsplit(".", 1)[-1]
     return Report("input_contract", label, bool(bad), headline, metrics)
+
+
+def bench(*, model: str = "real", repeats: int = 30) -> dict[str, Any]:
+    """What the checks cost: median seconds of fixed and broken ``run``, interleaved, and
+    their ratio (fixed / broken) on the same feeds."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
+    session, feeds = _setup(model, "encoder")
+    contracts = {"broken": broken.ModelContract(session), "fixed": fixed.ModelContract(session)}
+    times: dict[str, list[float]] = {name: [] for name in contracts}
+    for _ in range(repeats):
+        for name, contract in contracts.items():
+            start = time.perf_counter()
+            contract.run(feeds, ["sentence_embedding"])
+            times[name].append(time.perf_counter() - start)
+    medians = {f"{name}_median_s": float(np.median(t)) for name, t in times.items()}
+    return {**medians, "fixed_over_broken": medians["fixed_median_s"] / medians["broken_median_s"],
+            "model": model, "repeats": repeats}
