@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from demos.publication import broken, fixed, scenario
+from demos.publication.model import Model, load_model
 
 __all__ = [
     "GAPS",
@@ -53,8 +54,8 @@ _FILE = os.path.join(tempfile.gettempdir(), "publication-gap.txt")
 #: The gaps compared in the heat map, smallest first.
 GAPS: dict[str, Callable[[], object]] = {
     "nothing": lambda: None,
-    "10 µs Python": busy(10),
     "50 µs Python": busy(50),
+    "500 µs Python": busy(500),
     "file read": _read_file,
     "sleep(0)": lambda: time.sleep(0),
 }
@@ -73,16 +74,26 @@ def switch_interval(seconds: float) -> Iterator[None]:
 
 def race_rate(gap: Callable[[], object], *, trials: int = 100, readers: int = 2,
               interval_s: float | None = None, impl: Any = broken) -> float:
-    """The fraction of trials in which a spinning reader used the model too early."""
+    """The fraction of trials in which a spinning reader used the model too early.
+
+    The session is created once and reused, so that a trial is only the race itself.
+    """
     if not os.path.exists(_FILE):
         with open(_FILE, "w") as f:
             f.write("model ready\n" * 100)
+    model = _shared_model()
     with switch_interval(interval_s or sys.getswitchinterval()):
         hits = sum(
-            scenario.holder_trial(impl, readers=readers, gap=gap, poll_s=0, seed=i).failures > 0
+            scenario.holder_trial(impl, readers=readers, gap=gap, poll_s=0, seed=i,
+                                  build=lambda: model).failures > 0
             for i in range(trials)
         )
     return hits / trials
+
+
+@functools.cache
+def _shared_model() -> Model:
+    return load_model()
 
 
 class LruCacheLazy:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib as mpl
@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from demos import plotting
 from demos.publication.trials import Trial
 
-__all__ = ["heatmap", "trial_timeline"]
+__all__ = ["heatmap", "loads_vs_threads", "trial_timeline"]
 
 
 def heatmap(
@@ -63,4 +63,19 @@ def trial_timeline(trial: Trial, *, title: str, zoom: bool = True) -> tuple[Figu
         ax.set_xlim(trial.built_ms - 0.6 * width, end + 0.4 * width)
     handles = ax.get_legend().legend_handles
     ax.legend(handles=handles, loc="upper left", fontsize=9, bbox_to_anchor=(1.0, 1.0))
+    return fig, ax
+
+
+def loads_vs_threads(
+    series: Mapping[str, tuple[Sequence[int], Sequence[float]]], *, title: str, ylabel: str
+) -> tuple[Figure, Any]:
+    """Loads against threads, one line per variant; styles differ so equal lines stay visible."""
+    fig, ax = plotting.rate_vs_threads(series, title=title, ylabel=ylabel)
+    styles = [("-", "o", 9), ("--", "s", 7), (":", "^", 7), ("-.", "D", 5)]
+    for i, line in enumerate(ax.lines):
+        style, marker, size = styles[i % len(styles)]
+        line.set_linestyle(style)
+        line.set_marker(marker)
+        line.set_markersize(size)
+    ax.legend()
     return fig, ax

@@ -83,6 +83,7 @@ def holder_trial(
     gap: Callable[[], object] | None = None,
     poll_s: float = 0.0005,
     seed: int = 0,
+    build: Callable[[], Model] = load_model,
 ) -> Trial:
     """Load one model through ``impl.ModelHolder`` while ``readers`` threads poll and use it.
 
@@ -91,6 +92,7 @@ def holder_trial(
             looked (the construction that makes the race certain). A callable: that call,
             and nothing else, sits between the two statements (for natural rates).
         poll_s: how long a reader sleeps between polls (0: spin).
+        build: creates the model (default: a new onnxruntime session each trial).
     """
     if not (isinstance(readers, int) and readers >= 1):
         raise ValueError(f"readers must be an int >= 1, got {readers!r}")
@@ -102,7 +104,7 @@ def holder_trial(
 
     def load() -> Model:
         time.sleep(load_delay_s)  # reading the weights from disk
-        model = load_model()
+        model = build()
         marks["built"] = clock()
         return model
 
