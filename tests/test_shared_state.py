@@ -159,3 +159,11 @@ def test_catalogue_finds_the_chapter():
     pitfall = catalogue.find("shared_state")
     assert (pitfall.chapter, pitfall.title) == (4, "Mutable state inside the model")
     assert broken.__all__ == fixed.__all__
+
+
+def test_every_scenario_word_is_one_word_piece_so_batches_pad_to_one_shape(tiny):
+    from demos.shared_state.workload import WORDS
+
+    assert all(len(tiny.tokenizer.encode(w).ids) == 3 for w in WORDS)  # [CLS] w [SEP]
+    shapes = {tiny.feeds(b)["input_ids"].shape for t in scenario.requests(3, 4, 4) for b in t}
+    assert shapes == {(4, 12)}

@@ -24,15 +24,10 @@ from demos.harness import HangError, hammer
 from demos.models import Encoder, load_encoder
 from demos.report import Report
 from demos.shared_state.trace import Span, TracedSession, overlap
+from demos.shared_state.workload import reference_embeddings, requests
 
 __all__ = ["Measurement", "bench", "default_encoder", "measure", "requests", "run"]
 
-#: Common English words that are one word piece each, so text lengths are exact.
-WORDS = (
-    "the", "cat", "dog", "sat", "on", "mat", "red", "blue", "green", "house", "car", "tree",
-    "river", "city", "book", "music", "water", "light", "night", "day", "small", "large",
-    "fast", "slow", "happy", "old", "new", "good", "bad", "cold", "warm", "rain", "snow",
-)
 TOLERANCE = 1e-4  # a wrong result is off by ~1e-2; float32 noise is ~1e-7
 
 
@@ -40,24 +35,6 @@ TOLERANCE = 1e-4  # a wrong result is off by ~1e-2; float32 noise is ~1e-7
 def default_encoder() -> Encoder:
     """The running example, one onnxruntime thread per run: requests are what overlaps."""
     return load_encoder(intra_op_threads=1)
-
-
-def requests(threads: int, calls: int, batch: int, seed: int = 0) -> list[list[list[str]]]:
-    """``[thread][call]`` batches of distinct texts; thread t's padding pattern is shifted."""
-    rng = np.random.default_rng(seed)
-    longest, seen = 6 + batch, set()
-    out: list[list[list[str]]] = []
-    for t in range(threads):
-        out.append([])
-        for _ in range(calls):
-            texts = []
-            for j in range(batch):
-                while (text := " ".join(rng.choice(WORDS, longest - (t + j) % batch))) in seen:
-                    pass
-                seen.add(text)
-                texts.append(text)
-            out[t].append(texts)
-    return out
 
 
 @dataclass(frozen=True)
@@ -113,8 +90,7 @@ def measure(impl: Any, *, threads: int = 2, calls: int = 6, batch: int = 4,
         raise ValueError(f"batch must be <= 32 (the wrappers' max_batch), got {batch!r}")
     encoder = encoder or default_encoder()
     batches = requests(threads, calls, batch, seed)
-    reference = [[encoder.session.run(["sentence_embedding"], encoder.feeds(b))[0]
-                  for b in per_thread] for per_thread in batches]
+    reference = reference_embeddings(encoder, batches, (threads, calls, batch, seed))
     barrier = threading.Barrier(threads) if rendezvous and threads > 1 else None
     session = TracedSession(encoder.session, barrier, rendezvous_timeout_s)
     model = impl.Model(dataclasses.replace(encoder, session=session))
