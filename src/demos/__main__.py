@@ -118,15 +118,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _embed(args: argparse.Namespace) -> int:
-    from demos.models import load_encoder
+    from demos.models import format_cosines, pairwise_cosines
 
-    vectors = load_encoder().encode(args.texts)
-    similarity = vectors @ vectors.T
-    width = max(len(t) for t in args.texts)
-    width = min(width, 40)
-    for i, text in enumerate(args.texts):
-        cells = " ".join(f"{similarity[i, j]:6.3f}" for j in range(len(args.texts)))
-        print(f"{text[:width]:<{width}}  {cells}")
+    print(format_cosines(*pairwise_cosines(args.texts)))
     return EXIT_OK
 
 

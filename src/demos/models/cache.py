@@ -109,6 +109,7 @@ def _read_verified(path: Path, sidecar: Path) -> CachedFile | None:
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a cache may be shared read-only
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()

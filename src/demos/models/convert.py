@@ -16,7 +16,10 @@ matter for correctness or for onnxruntime:
 
 ``dtype=np.float16`` stores the weights and types every activation as float16; both
 outputs are then Cast back to **float32**, so callers always get float32 arrays and the
-precision lost is the graph's, not the caller's.
+precision lost is the graph's, not the caller's. Beware what runs it: onnxruntime 1.32's
+CPU provider has float16 kernels for few of these operators, so at session creation it
+inserts Casts ("InsertedPrecisionFreeCast_…") and computes most of the graph in float32.
+On CPU, the float16 model therefore mostly measures the *weights'* rounding.
 """
 
 from __future__ import annotations

@@ -230,7 +230,9 @@ def load_encoder(dtype: str = "float32", *, intra_op_threads: int | None = None)
 
     Args:
         dtype: ``"float32"`` (matches sentence-transformers) or ``"float16"`` (weights and
-            arithmetic in float16; outputs still float32, via a final Cast).
+            graph typed float16; outputs still float32, via a final Cast). On CPU,
+            onnxruntime upcasts most float16 operators to float32 (see
+            :mod:`demos.models.convert`), so the difference is mostly weight rounding.
         intra_op_threads: onnxruntime threads per call; None = CPUs available.
 
     Raises:
