@@ -79,6 +79,7 @@ class BatcherBase:
     request in the queue, cancelled; what happens to it is up to the batching loop.
     On a clean exit, queued requests are served first; on an exit by exception or
     cancellation, the loop is cancelled and queued requests fail with BatcherClosedError.
+    If the batching task died of an exception, a clean exit re-raises it.
     """
 
     def __init__(
@@ -133,6 +134,9 @@ class BatcherBase:
                 await asyncio.gather(self._task, return_exceptions=True)
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        died = None if self._task.cancelled() else self._task.exception()
+        if kind is None and died is not None:
+            raise died  # the batching task died earlier: say so, rather than exit quietly
 
     async def submit(self, item: Any) -> Any:
         """Queue one item and await its output (or the model's exception for its batch).

@@ -1,4 +1,4 @@
-"""A micro-batcher that hangs: in seven ways, each marked ``# PITFALL:``.
+"""A micro-batcher that hangs, in each of the ways marked ``# PITFALL:``.
 
 Same names and signatures as ``fixed.py``. Do not deploy this file.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,11 +49,9 @@ class MicroBatcher(BatcherBase):
             await self._flush(batch)
 
     async def _flush(self, batch: list[Request]) -> None:
-        self._inflight = batch
         outputs = self._call([r.item for r in batch])  # PITFALL: an exception ends the loop
         for request, output in zip(batch, outputs, strict=False):
             request.future.set_result(output)  # PITFALL: InvalidStateError if it was cancelled
-        self._inflight = []
         self._batches += 1
 
     def _call(self, items: list[Any]) -> Sequence[Any]:
@@ -69,7 +66,7 @@ class MicroBatcher(BatcherBase):
         """
         if self._loop is None:
             raise RuntimeError("submit_threadsafe() called outside `async with` the batcher")
-        _ = threading.get_ident()  # PITFALL: no check that we are not on the loop's own thread
+        # PITFALL: on the loop's own thread, result() blocks the loop that must answer it.
         future = asyncio.run_coroutine_threadsafe(self.submit(item), self._loop)
         try:
             return future.result(timeout_s)

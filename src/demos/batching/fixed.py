@@ -55,14 +55,16 @@ class MicroBatcher(BatcherBase):
                 return
             batch = [first]
             while len(batch) < self._max_batch:
-                left = first.queued_at + self._max_wait_s - loop.time()  # FIX: a deadline
                 try:
+                    nxt = self._queue.get_nowait()  # take what is already queued
+                except asyncio.QueueEmpty:
+                    left = first.queued_at + self._max_wait_s - loop.time()  # FIX: a deadline
                     if left <= 0:
-                        nxt = self._queue.get_nowait()  # take what is already queued
-                    else:
+                        break
+                    try:
                         nxt = await asyncio.wait_for(self._queue.get(), left)
-                except (asyncio.QueueEmpty, asyncio.TimeoutError):
-                    break
+                    except asyncio.TimeoutError:
+                        break
                 if nxt is CLOSE:
                     closing = True
                     break
@@ -85,9 +87,8 @@ class MicroBatcher(BatcherBase):
         else:
             for request, output in zip(live, outputs, strict=True):
                 request.resolve(output)  # FIX: no-op for a request cancelled meanwhile
-        finally:
-            self._inflight = []
-            self._batches += 1
+        self._inflight = []  # not on cancellation: then _fail_leftovers() fails them
+        self._batches += 1
 
     async def _call(self, items: list[Any]) -> Sequence[Any]:
         loop = asyncio.get_running_loop()

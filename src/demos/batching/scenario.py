@@ -19,7 +19,7 @@ from demos.batching._cases import CASES, Knobs, Tally, double
 from demos.harness import Outcome, bounded
 from demos.report import Report
 
-__all__ = ["CASES", "CaseResult", "bench", "run", "run_case"]
+__all__ = ["CASES", "CaseResult", "bench", "run", "run_case", "timeline_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +119,20 @@ def run(impl: ModuleType, *, clients: int = 3, requests: int = 4, max_batch: int
                     f"(a result, the model's error or a clear refusal), none lost")
     label = getattr(impl, "NAME", None) or impl.__name__.rsplit(".", 1)[-1]
     return Report("batching", label, bool(failed), headline, metrics)
+
+
+def timeline_of(result: CaseResult) -> tuple[list[tuple[str, float, float, str]],
+                                             list[tuple[str, float, str]]]:
+    """Spans (ms) for :func:`demos.plotting.timeline`: each request from sent to answered,
+    or to the bound if it never was; a mark where the bound fired."""
+    stop = result.outcome.elapsed_s if result.outcome.hung else result.tally.now()
+    spans = [(row, start * 1000, (stop if end is None else end) * 1000,
+              "never answered" if end is None else kind)
+             for row, start, end, kind in result.tally.spans]
+    marks = []
+    if result.outcome.hung and spans:
+        marks.append((spans[0][0], result.outcome.elapsed_s * 1000, "timeout fires"))
+    return spans, marks
 
 
 def bench(**knobs: Any) -> dict[str, Any]:

@@ -1,0 +1,308 @@
+"""Chapter 3: micro-batchers that deadlock, every hang caught; the fixed batcher holds."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from demos import catalogue
+from demos.batching import broken, exit_hang, fixed, perf, scenario
+from demos.batching._cases import double
+from demos.harness import bounded
+
+TIMEOUT_S = 0.5
+BOUND = 30.0  # for work that must finish: far above its need, so only a hang reaches it
+
+# (clients, requests, max_batch): the last batch is partial, so a batcher with no deadline hangs
+LOADS = [
+    pytest.param(3, 4, 8, id="3-clients-below-one-batch"),
+    pytest.param(20, 3, 8, id="20-clients-60-requests-partial-last-batch"),
+]
+
+
+# --- the broken batcher hangs, in every case, and every hang is caught --------------------
+
+@pytest.mark.parametrize(("clients", "requests", "max_batch"), LOADS)
+def test_broken_batcher_hangs_in_every_case_and_each_hang_is_caught(clients, requests, max_batch):
+    report = scenario.run(broken, clients=clients, requests=requests, max_batch=max_batch,
+                          timeout_s=TIMEOUT_S)
+    assert report.manifested
+    assert report.metrics["hung"] == len(scenario.CASES)
+    assert all(report.metrics[f"{name}_hung"] for name in scenario.CASES)
+    assert report.metrics["lost"] > 0
+    assert report.metrics["cleaned_up"] is True
+
+
+@pytest.mark.parametrize("name", list(scenario.CASES))
+def test_each_broken_hang_is_caught_within_the_bound_plus_half_a_second(name):
+    result = scenario.run_case(broken, name, timeout_s=TIMEOUT_S)
+    assert result.outcome.hung
+    assert result.outcome.cleaned_up
+    assert result.outcome.elapsed_s < TIMEOUT_S + 0.5  # the harness's own clock: the bound
+    assert result.tally.lost >= 1
+
+
+def test_the_poisoned_batcher_dies_of_invalid_state_and_later_requests_hang():
+    async def poisoned() -> None:
+        async with broken.MicroBatcher(double, max_batch=2) as batcher:
+            victim = asyncio.create_task(batcher.submit(1), name="victim")
+            await asyncio.sleep(0)
+            victim.cancel()
+            await asyncio.gather(victim, return_exceptions=True)
+            late = [asyncio.create_task(batcher.submit(i), name=f"late-{i}") for i in (2, 3)]
+            await asyncio.wait(late, timeout=TIMEOUT_S)
+            assert not any(t.done() for t in late)  # never answered
+            assert not batcher.statistics().running
+
+    outcome = bounded(poisoned, BOUND)
+    assert isinstance(outcome.error, asyncio.InvalidStateError)  # surfaces only on exit
+
+
+# --- the fixed batcher holds -------------------------------------------------------------
+
+@pytest.mark.parametrize(("clients", "requests", "max_batch"), LOADS)
+@pytest.mark.parametrize("max_wait_s", [0.0, 0.005])
+def test_fixed_batcher_answers_every_request_in_every_case(clients, requests, max_batch,
+                                                            max_wait_s):
+    report = scenario.run(fixed, clients=clients, requests=requests, max_batch=max_batch,
+                          max_wait_s=max_wait_s, timeout_s=BOUND)
+    assert not report.manifested, str(report)
+    assert report.metrics["hung"] == 0
+    assert report.metrics["lost"] == 0
+    assert report.metrics["wrong"] == 0
+    assert report.metrics["errors"] == max_batch + 1  # one failed batch, one refusal
+
+
+def test_fixed_batcher_holds_with_a_real_tiny_model():
+    from demos.models import tiny_encoder
+
+    encoder = tiny_encoder()
+    texts_model = lambda items: encoder.encode([f"item {x}" for x in items],  # noqa: E731
+                                               batch_size=max(1, len(items)))
+    report = scenario.run(fixed, clients=5, requests=3, timeout_s=BOUND, model_fn=texts_model,
+                          cases=("partial_batch", "warmup", "nested_pool", "starved_loop"))
+    assert not report.manifested, str(report)
+    assert report.metrics["requests"] == 15 + 8 + 15 + 1
+
+
+def test_fixed_batcher_gives_exactly_one_answer_to_5000_requests_with_cancels_and_failures():
+    rng = np.random.default_rng(3)
+    n = 5000
+    items = [int(x) + 1 for x in rng.choice(10**6, n, replace=False)]  # distinct
+    for i in rng.choice(n, 25, replace=False):
+        items[i] = -items[i]  # about 25 failing batches
+    cancels = set(rng.choice(n, n // 10, replace=False).tolist())  # 10 % of clients give up
+    # Written only by the batcher's one model thread; read after the batcher has exited.
+    seen: dict[int, int] = {}
+    batches: list[list[int]] = []
+
+    def model(batch: list[int]) -> list[int]:
+        batches.append(list(batch))
+        for x in batch:
+            seen[x] = seen.get(x, 0) + 1
+        return double(batch)
+
+    async def load() -> tuple[dict[int, object], bool]:
+        answers: dict[int, object] = {}
+        async with fixed.MicroBatcher(model, max_batch=32, max_wait_s=0.002,
+                                      max_queue=256) as batcher:
+            async def client(i: int) -> None:
+                try:
+                    answers[i] = await batcher.submit(items[i])
+                except ValueError as error:
+                    answers[i] = error
+
+            tasks = []
+            for i in range(n):
+                tasks.append(asyncio.create_task(client(i), name=f"client-{i}"))
+                if i in cancels:
+                    await asyncio.sleep(0)
+                    tasks[-1].cancel()
+                if i % 200 == 0:
+                    await asyncio.sleep(0.001)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            alive = batcher.statistics().running
+            assert await batcher.submit(21) == 42  # the batcher survived
+        return answers, alive
+
+    answers, alive = bounded(load, BOUND).unwrap()
+    assert alive
+    assert all(count == 1 for count in seen.values())  # no item ran twice
+    failed_items = {x for b in batches if any(v < 0 for v in b) for x in b}
+    for i in set(range(n)) - cancels:
+        answer = answers[i]
+        if isinstance(answer, ValueError):
+            assert items[i] in failed_items
+        else:
+            assert answer == 2 * items[i]
+    assert len(failed_items) > 0
+
+
+def test_fixed_batcher_drains_queued_requests_on_a_clean_exit():
+    async def drain() -> list[int]:
+        async with fixed.MicroBatcher(double, max_batch=4, max_wait_s=10.0) as batcher:
+            tasks = [asyncio.create_task(batcher.submit(i), name=f"client-{i}") for i in range(6)]
+            await asyncio.sleep(0)
+        return [await t for t in tasks]
+
+    assert bounded(drain, BOUND).unwrap() == [0, 2, 4, 6, 8, 10]
+
+
+def test_fixed_batcher_fails_pending_requests_clearly_when_it_exits_on_an_error():
+    async def abort() -> list[BaseException | None]:
+        with pytest.raises(KeyError):
+            async with fixed.MicroBatcher(double, max_batch=4, max_wait_s=10.0) as batcher:
+                tasks = [asyncio.create_task(batcher.submit(i), name=f"c-{i}") for i in range(3)]
+                await asyncio.sleep(0)
+                raise KeyError("the handler failed")
+        with pytest.raises(fixed.BatcherClosedError,
+                           match=r"^submit\(\) called after the batcher was closed$"):
+            await batcher.submit(1)
+        await asyncio.wait(tasks, timeout=BOUND)
+        return [t.exception() for t in tasks]
+
+    errors = bounded(abort, BOUND).unwrap()
+    assert all(isinstance(e, fixed.BatcherClosedError) for e in errors)
+    assert str(errors[0]) == "the batcher stopped before serving this request"
+
+
+def test_fixed_batcher_fails_the_batch_in_the_model_when_it_exits_on_an_error():
+    entered, gate = threading.Event(), threading.Event()
+
+    def gated(items: list[int]) -> list[int]:
+        entered.set()
+        gate.wait(BOUND)
+        return double(items)
+
+    async def abort() -> list[BaseException | None]:
+        with pytest.raises(KeyError):
+            async with fixed.MicroBatcher(gated, max_batch=2, max_wait_s=0) as batcher:
+                tasks = [asyncio.create_task(batcher.submit(i), name=f"c-{i}") for i in range(2)]
+                while not entered.is_set():
+                    await asyncio.sleep(0.001)
+                raise KeyError("the handler failed")
+        gate.set()  # let the model's thread finish its call and exit
+        await asyncio.wait(tasks, timeout=BOUND)
+        return [t.exception() for t in tasks]
+
+    errors = bounded(abort, BOUND, cancel=gate.set).unwrap()
+    assert all(isinstance(e, fixed.BatcherClosedError) for e in errors)
+
+
+def test_fixed_batcher_applies_backpressure_when_its_queue_is_full():
+    gate = threading.Event()
+
+    def gated(items: list[int]) -> list[int]:
+        gate.wait(BOUND)
+        return double(items)
+
+    async def press() -> tuple[int, int, list[int]]:
+        async with fixed.MicroBatcher(gated, max_batch=1, max_wait_s=0, max_queue=2) as batcher:
+            tasks = [asyncio.create_task(batcher.submit(i), name=f"c-{i}") for i in range(6)]
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+            queued, requests = batcher.statistics().queued, batcher.statistics().requests
+            gate.set()
+            return queued, requests, list(await asyncio.gather(*tasks))
+
+    queued, requests, values = bounded(press, BOUND, cancel=gate.set).unwrap()
+    assert queued == 2  # one in the model, two queued, three waiting for room
+    assert requests == 3
+    assert values == [0, 2, 4, 6, 8, 10]
+
+
+def test_fixed_submit_threadsafe_refuses_the_loops_own_thread_and_works_from_another():
+    async def bridge() -> int:
+        async with fixed.MicroBatcher(double, max_batch=1) as batcher:
+            with pytest.raises(RuntimeError, match=r"^submit_threadsafe\(\) called on the "
+                               r"batcher's event-loop thread, which it would block forever; "
+                               r"use `await submit\(item\)` there$"):
+                batcher.submit_threadsafe(1, timeout_s=BOUND)
+            return await asyncio.to_thread(batcher.submit_threadsafe, 5, timeout_s=BOUND)
+
+    assert bounded(bridge, BOUND).unwrap() == 10
+
+
+@pytest.mark.parametrize("documents", [1, 4])
+def test_fixed_encode_documents_finishes_on_a_one_worker_pool(documents):
+    docs = [[10 * d + i for i in range(3)] for d in range(documents)]
+    with ThreadPoolExecutor(1, thread_name_prefix="test-pool") as pool:
+        out = fixed.encode_documents(pool, double, docs, timeout_s=BOUND)
+    assert out == [[2 * x for x in doc] for doc in docs]
+
+
+def test_broken_encode_documents_hangs_interpreter_exit_unless_the_inner_future_is_cancelled():
+    assert exit_hang.interpreter_exit(cancel=False) == ("stuck at exit", "the caller timed out")
+    assert exit_hang.interpreter_exit(cancel=True) == ("exited", "the caller timed out")
+
+
+def test_broken_batcher_starves_the_event_loop_for_the_whole_model_call():
+    def slow(items: list[int]) -> list[int]:
+        time.sleep(0.05)  # a realistic model call: 50 ms, GIL released or not
+        return double(items)
+
+    late = perf.heartbeat(broken, slow, list(range(4)), max_batch=4, rounds=2, timeout_s=BOUND)
+    assert max(late) >= 45  # a 1 ms timer waited for the whole call
+
+
+# --- bad arguments get clear errors -------------------------------------------------------
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"max_batch": 0}, r"^max_batch must be an int >= 1, got 0$"),
+    ({"max_batch": 2.5}, r"^max_batch must be an int >= 1, got 2\.5$"),
+    ({"max_wait_s": -0.1}, r"^max_wait_s must be a finite number >= 0, got -0\.1$"),
+    ({"max_wait_s": float("nan")}, r"^max_wait_s must be a finite number >= 0, got nan$"),
+    ({"max_queue": 0}, r"^max_queue must be an int >= 1, got 0$"),
+], ids=["max-batch-zero", "max-batch-float", "negative-wait", "nan-wait", "queue-zero"])
+def test_fixed_batcher_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fixed.MicroBatcher(double, **kwargs)
+
+
+def test_fixed_batcher_rejects_a_model_that_is_not_callable():
+    with pytest.raises(TypeError, match=r"^model_fn must be callable, got str$"):
+        fixed.MicroBatcher("encode")
+
+
+def test_fixed_encode_documents_rejects_a_non_positive_timeout():
+    with ThreadPoolExecutor(1) as pool, pytest.raises(
+            ValueError, match=r"^timeout_s must be > 0 or None, got 0$"):
+        fixed.encode_documents(pool, double, [[1]], timeout_s=0)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"clients": 0}, r"^clients must be an int >= 1, got 0$"),
+    ({"timeout_s": 0}, r"^timeout_s must be a number > 0, got 0$"),
+    ({"cases": ("nope",)}, r"^cases must be a non-empty selection of \[.*\], got \('nope',\)$"),
+])
+def test_scenario_rejects_bad_knobs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        scenario.run(fixed, **kwargs)
+
+
+# --- the chapter is wired into the book ------------------------------------------------------
+
+def test_broken_and_fixed_export_the_same_names():
+    assert broken.__all__ == fixed.__all__
+
+
+def test_the_catalogue_finds_the_chapter():
+    chapter = catalogue.find("batching")
+    assert (chapter.chapter, chapter.title) == (3, "Micro-batching that deadlocks")
+
+
+def test_bench_reports_the_three_ways_and_their_ratios_with_a_tiny_model():
+    from demos.models import tiny_encoder
+
+    result = scenario.bench(clients=(1, 4), requests=16, max_batch=8, encoder=tiny_encoder())
+    assert set(result["clients"]) == {"1", "4"}
+    assert result["model_batch_speedup"] > 0
+    for level in result["clients"].values():
+        assert set(level) == {"unbatched", "batcher", "offline", "ratios"}
+        assert all(level[way]["throughput_rps"] > 0 for way in ("unbatched", "batcher", "offline"))
+        assert level["ratios"]["batcher_vs_offline_throughput"] > 0
