@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import json
+import re
 
 import pytest
 
@@ -43,3 +45,31 @@ def test_chapter_has_a_notebook_in_the_toc_and_a_cheat_sheet_row(pitfall):
 def test_broken_and_fixed_modules_mark_their_lesson_lines(pitfall):
     assert "# PITFALL:" in inspect.getsource(pitfall.impl("broken"))
     assert "# FIX:" in inspect.getsource(pitfall.impl("fixed"))
+
+
+def _notebook(pitfall) -> dict:
+    path = ROOT / "notebooks" / f"{pitfall.chapter:02d}_{pitfall.name}.ipynb"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
+def test_chapter_shows_three_figures_and_a_widget(pitfall):
+    cells = [c for c in _notebook(pitfall)["cells"] if c["cell_type"] == "code"]
+    figures = sum("image/png" in o.get("data", {}) for c in cells for o in c["outputs"])
+    assert figures >= 3
+    widget_cells = [c for c in cells if "ipywidgets" in "".join(c["source"])
+                    or "interact(" in "".join(c["source"])]
+    assert widget_cells, "no ipywidgets control"
+    assert all("nbval-ignore-output" in c["metadata"].get("tags", []) for c in widget_cells
+               if "interact(" in "".join(c["source"]))
+
+
+@pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
+def test_chapter_ends_with_an_exercise_its_solution_and_further_reading(pitfall):
+    markdown = "\n".join("".join(c["source"]) for c in _notebook(pitfall)["cells"]
+                         if c["cell_type"] == "markdown")
+    assert "## Exercises" in markdown
+    assert re.search(r"\{exercise(-start)?\}", markdown)
+    assert re.search(r"\{solution(-start)?\}", markdown)
+    assert "## Further reading" in markdown
+    assert len(re.findall(r"https://github\.com/[^)\s]+/(issues|pull)/\d+", markdown)) >= 3
