@@ -41,7 +41,7 @@ FIXED = "#0072B2"  # blue
 REFERENCE = "#009E73"  # bluish green: the ideal, the oracle, float64
 NEUTRAL = "#555555"
 #: Extra series colours, in order, for plots with more than broken/fixed/reference.
-PALETTE = ("#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")
+PALETTE = ("#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#999999")
 
 _RC: dict[str, Any] = {
     "figure.facecolor": "white",
