@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from demos.publication.errors import ModelLoadError, ModelNotReadyError
 from demos.publication.model import Model, load_model
 
 __all__ = [
@@ -18,14 +19,6 @@ __all__ = [
 ]
 
 M = TypeVar("M")
-
-
-class ModelNotReadyError(TimeoutError):
-    """Raised by get() when the model is not ready within its timeout."""
-
-
-class ModelLoadError(RuntimeError):
-    """Raised by get() when loading failed; the loader's exception is its __cause__."""
 
 
 class ModelHolder(Generic[M]):
