@@ -296,13 +296,15 @@ def test_the_catalogue_finds_the_chapter():
     assert (chapter.chapter, chapter.title) == (3, "Micro-batching that deadlocks")
 
 
-def test_bench_reports_the_three_ways_and_their_ratios_with_a_tiny_model():
+def test_bench_reports_every_way_and_their_ratios_with_a_tiny_model():
     from demos.models import tiny_encoder
 
     result = scenario.bench(clients=(1, 4), requests=16, max_batch=8, encoder=tiny_encoder())
     assert set(result["clients"]) == {"1", "4"}
     assert result["model_batch_speedup"] > 0
     for level in result["clients"].values():
-        assert set(level) == {"unbatched", "batcher", "offline", "ratios"}
-        assert all(level[way]["throughput_rps"] > 0 for way in ("unbatched", "batcher", "offline"))
+        ways = {"unbatched", "batcher", "offline", "offline_unsorted"}
+        assert set(level) == ways | {"ratios"}
+        assert all(level[way]["throughput_rps"] > 0 for way in ways)
         assert level["ratios"]["batcher_vs_offline_throughput"] > 0
+        assert level["ratios"]["batcher_vs_offline_unsorted_throughput"] > 0
