@@ -29,8 +29,11 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/pytest
 
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(ROOT_FLAG)
 
 notebooks: $(STAMP)
 	$(BIN)/jupyter execute --inplace --timeout=300 $(NOTEBOOKS)
