@@ -162,3 +162,14 @@ def test_hammer_raises_hang_error_naming_the_threads_that_outlived_the_bound():
 def test_hammer_rejects_counts_below_one_or_not_integers(threads, calls, message):
     with pytest.raises(ValueError, match=message):
         hammer(lambda t, i: None, threads, calls)
+
+
+def test_progress_passes_every_item_through_with_or_without_a_bar(monkeypatch, capsys):
+    from demos.harness import progress
+
+    monkeypatch.delenv("DEMOS_NO_PROGRESS", raising=False)
+    assert list(progress(range(5), desc="shown")) == [0, 1, 2, 3, 4]
+    assert "shown" in capsys.readouterr().err  # a text bar outside Jupyter
+    monkeypatch.setenv("DEMOS_NO_PROGRESS", "1")
+    items = [1, 2]
+    assert progress(items, desc="hidden") is items

@@ -19,15 +19,21 @@ import asyncio
 import contextlib
 import inspect
 import itertools
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-__all__ = ["Call", "HammerResult", "HangError", "Outcome", "bounded", "hammer"]
+__all__ = ["Call", "HammerResult", "HangError", "Outcome", "bounded", "hammer", "progress"]
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+
+#: Set (to anything) to turn progress bars off: the tests and `make notebooks` do, so that
+#: stored notebook outputs hold results, not the remains of a progress bar.
+NO_PROGRESS_ENV = "DEMOS_NO_PROGRESS"
 Status = Literal["ok", "hung", "raised"]
 
 #: How long a hung worker gets to finish after it is cancelled (or its cancel hook ran).
@@ -349,8 +355,39 @@ def hammer(
     return HammerResult(threads, calls_per_thread, wall, done)
 
 
-def _progress_bar(total: int, name: str) -> Any:
+def progress(iterable: Iterable[Item], *, desc: str, total: int | None = None) -> Iterable[Item]:
+    """Show a ``tqdm.auto`` progress bar over a loop a reader waits on for seconds.
+
+    In Jupyter it is a widget, in a terminal a text bar; it disappears when the loop ends.
+    With ``DEMOS_NO_PROGRESS`` set it returns ``iterable`` unchanged.
+    """
+    bar = _progress_bar(total if total is not None else _length(iterable), desc)
+    if bar is None:
+        return iterable
+    return _advancing(iterable, bar)
+
+
+def _advancing(iterable: Iterable[Item], bar: Any) -> Iterator[Item]:
+    try:
+        for item in iterable:
+            yield item
+            bar.update(1)
+    finally:
+        bar.close()
+
+
+def _length(iterable: Iterable[Any]) -> int | None:
+    try:
+        return len(iterable)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _progress_bar(total: int | None, desc: str) -> Any:
+    """A closable tqdm bar, or None when progress bars are turned off."""
+    if os.environ.get(NO_PROGRESS_ENV):
+        return None
     from tqdm.auto import tqdm
 
     tqdm.monitor_interval = 0  # no monitor thread left behind after the bar closes
-    return tqdm(total=total, desc=name, unit="call", leave=False)
+    return tqdm(total=total, desc=desc, leave=False)

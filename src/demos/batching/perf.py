@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from demos.harness import bounded, hammer
+from demos.harness import bounded, hammer, progress
 
 __all__ = ["compare", "heartbeat", "measure_level", "model_batch_speedup", "sentences"]
 
@@ -126,7 +126,7 @@ def compare(clients: Sequence[int] = (1, 8, 64), requests: int = 256, *, max_bat
     warm = sentences(2 * max_batch, seed=99)
     encoder.encode(warm, batch_size=max_batch)  # warm up the session
     levels: dict[str, Any] = {}
-    for n in clients:
+    for n in progress(clients, desc="load levels"):
         level = measure_level(encoder, n, max(2, requests // n), max_batch=max_batch,
                               max_wait_s=max_wait_s, repeats=repeats)
         b, u, o = level["batcher"], level["unbatched"], level["offline"]
