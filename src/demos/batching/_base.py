@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+
+#: The bound on a blocking call when the caller does not pass one: long enough for any
+#: batch in this book, short enough that a hang shows up as an error instead of a freeze.
+BOUND_S = 30.0
+
+
+def seconds_left(deadline: float | None) -> float | None:
+    """Seconds until ``deadline`` (a ``time.monotonic()`` value), never negative."""
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
 
 __all__ = ["CLOSE", "BatchStatistics", "BatcherBase", "BatcherClosedError", "ModelFn", "Request"]
 
@@ -179,5 +190,5 @@ class BatcherBase:
     async def _run(self) -> None:
         raise NotImplementedError
 
-    def submit_threadsafe(self, item: Any, timeout_s: float | None = None) -> Any:
+    def submit_threadsafe(self, item: Any, timeout_s: float | None = BOUND_S) -> Any:
         raise NotImplementedError

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from demos.batching import _base
 from demos.batching._base import CLOSE, BatcherBase, BatcherClosedError, ModelFn, Request
 
 __all__ = ["BatcherClosedError", "MicroBatcher", "encode_documents"]
@@ -58,11 +59,11 @@ class MicroBatcher(BatcherBase):
         # PITFALL: the model runs on the event loop's thread; nothing else runs meanwhile.
         return self._model_fn(items)
 
-    def submit_threadsafe(self, item: Any, timeout_s: float | None = None) -> Any:
+    def submit_threadsafe(self, item: Any, timeout_s: float | None = _base.BOUND_S) -> Any:
         """``submit()`` for code on another thread: blocks until the output arrives.
 
         Raises:
-            TimeoutError: after ``timeout_s`` seconds (None: no bound).
+            TimeoutError: after ``timeout_s`` seconds (explicit None: no bound).
         """
         if self._loop is None:
             raise RuntimeError("submit_threadsafe() called outside `async with` the batcher")
@@ -80,12 +81,12 @@ def encode_documents(
     model_fn: ModelFn,
     documents: Sequence[Sequence[Any]],
     *,
-    timeout_s: float | None = None,
+    timeout_s: float | None = _base.BOUND_S,
 ) -> list[list[Any]]:
     """Run ``model_fn`` on every chunk of every document in ``pool``; outputs per document.
 
     Concurrency: blocks the caller until all chunks are done, at most ``timeout_s``
-    seconds overall (None: no bound).
+    seconds overall (explicit None: no bound).
     """
     if timeout_s is not None and not timeout_s > 0:
         raise ValueError(f"timeout_s must be > 0 or None, got {timeout_s!r}")
@@ -96,8 +97,5 @@ def encode_documents(
 
     jobs = [pool.submit(one_document, doc) for doc in documents]
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    return [job.result(_left(deadline)) for job in jobs]
+    return [job.result(_base.seconds_left(deadline)) for job in jobs]
 
-
-def _left(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())

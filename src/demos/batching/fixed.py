@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from demos.batching import _base
 from demos.batching._base import CLOSE, BatcherBase, BatcherClosedError, ModelFn, Request
 
 __all__ = ["BatcherClosedError", "MicroBatcher", "encode_documents"]
@@ -95,13 +96,13 @@ class MicroBatcher(BatcherBase):
         # FIX: the model runs on the batcher's worker thread; the loop stays responsive.
         return await loop.run_in_executor(self._pool, self._model_fn, items)
 
-    def submit_threadsafe(self, item: Any, timeout_s: float | None = None) -> Any:
+    def submit_threadsafe(self, item: Any, timeout_s: float | None = _base.BOUND_S) -> Any:
         """``submit()`` for code on another thread: blocks until the output arrives.
 
         Raises:
             RuntimeError: if called on the batcher's own event-loop thread, where blocking
                 would stop the loop that must answer.
-            TimeoutError: after ``timeout_s`` seconds (None: no bound); the request is
+            TimeoutError: after ``timeout_s`` seconds (explicit None: no bound); the request is
                 then cancelled.
         """
         if self._loop is None:
@@ -122,12 +123,12 @@ def encode_documents(
     model_fn: ModelFn,
     documents: Sequence[Sequence[Any]],
     *,
-    timeout_s: float | None = None,
+    timeout_s: float | None = _base.BOUND_S,
 ) -> list[list[Any]]:
     """Run ``model_fn`` on every chunk of every document in ``pool``; outputs per document.
 
     Concurrency: blocks the caller until all chunks are done, at most ``timeout_s``
-    seconds overall (None: no bound; on timeout the unstarted chunks are cancelled and
+    seconds overall (explicit None: no bound; on timeout the unstarted chunks are cancelled and
     TimeoutError is raised). Safe to call with a pool of any size.
     """
     if timeout_s is not None and not timeout_s > 0:
@@ -136,12 +137,9 @@ def encode_documents(
     jobs = [[pool.submit(model_fn, [chunk]) for chunk in doc] for doc in documents]
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     try:
-        return [[job.result(_left(deadline))[0] for job in doc] for doc in jobs]
+        return [[job.result(_base.seconds_left(deadline))[0] for job in doc] for doc in jobs]
     except BaseException:
         for job in (j for doc in jobs for j in doc):
             job.cancel()
         raise
 
-
-def _left(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
