@@ -11,6 +11,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+# `make notebooks NB=notebooks/03_batching.ipynb` re-executes one notebook.
+NB ?= $(NOTEBOOKS)
 
 .PHONY: book test lab notebooks lint clean
 
@@ -26,7 +28,7 @@ book: $(STAMP)
 	@echo "Built: $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests tools
 	$(BIN)/pytest
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
@@ -36,11 +38,13 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $(ROOT_FLAG)
 
 # Progress bars off: the stored outputs are what the site shows and what nbval compares.
+# Then bring them to the book's conventions (collapsed set-up and solutions, no widget state).
 notebooks: $(STAMP)
-	DEMOS_NO_PROGRESS=1 $(BIN)/jupyter execute --inplace --timeout=300 $(NOTEBOOKS)
+	DEMOS_NO_PROGRESS=1 $(BIN)/jupyter execute --inplace --timeout=300 $(NB)
+	$(BIN)/python tools/normalise_notebooks.py $(NB)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests tools
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

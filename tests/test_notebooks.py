@@ -1,10 +1,15 @@
-"""Conventions every stored notebook keeps, so the site, Colab, Binder and nbval agree."""
+"""Conventions every stored notebook keeps, so the site, Colab, Binder and nbval agree.
+
+The rules are CONTRIBUTING.md's "Notebooks: four front-ends, one source".
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 
+import nbformat
 import pytest
 
 from book_layout import ROOT, notebooks, repository_url, toc_files
@@ -67,8 +72,95 @@ def test_notebook_does_not_edit_sys_path_or_store_svg(path):
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
-def test_notebook_opens_with_a_label_and_a_title(path):
+def test_notebook_opens_with_a_title(path):
     first_md = next(c for c in load(path)["cells"] if c["cell_type"] == "markdown")
-    lines = source(first_md).splitlines()
-    assert re.fullmatch(r"\([a-z0-9-]+\)=", lines[0])
-    assert lines[1].startswith("# ")
+    assert source(first_md).startswith("# ")
+
+
+#: What plain Jupyter (JupyterLab, Notebook 7, Colab) shows as raw text: MyST directives
+#: (fenced or colon), roles and targets. The site is the only front-end that reads them.
+MYST_ONLY = re.compile(
+    r"^\s*(`{3,}|~{3,})\s*\{[\w:-]+\}"  # ```{directive}
+    r"|^\s*:{3,}"  # ::: fences (colon_fence)
+    r"|\{[\w:-]+\}`[^`]*`"  # {role}`...`
+    r"|^\([\w-]+\)=\s*$"  # (label)=
+    r"|^\s*:[\w-]+:\s",  # a directive option line such as :pyobject: X
+    re.M,
+)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_markdown_cells_are_commonmark_that_every_front_end_renders(path):
+    for cell in load(path)["cells"]:
+        if cell["cell_type"] == "markdown":
+            found = MYST_ONLY.search(source(cell))
+            assert not found, f"MyST-only markup {found.group(0)!r} in: {source(cell)[:120]!r}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_notebook_is_normalised_setup_and_solutions_collapsed_no_widget_state(path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from normalise_notebooks import normalise
+    finally:
+        sys.path.pop(0)
+    nb = nbformat.read(path, as_version=4)
+    before = nbformat.writes(nb)
+    assert nbformat.writes(normalise(nb)) == before, "run `make notebooks` (it normalises)"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_notebook_figure_code_never_picks_its_own_colours(path):
+    """Colours come from demos.plotting, by role (CONTRIBUTING.md, Figures)."""
+    for cell in code_cells(load(path)):
+        found = re.search(r"\b(color|colors|c|cmap|facecolor)\s*=", source(cell))
+        assert not found, f"a figure picks its own colour: {source(cell)[:160]!r}"
+
+
+def _exercises(nb):
+    """[(heading, stub, check, solution)] in order, from the exercise tags."""
+    found, current = [], {}
+    for cell in nb["cells"]:
+        tags = set(cell["metadata"].get("tags", []))
+        text = source(cell)
+        if cell["cell_type"] == "markdown" and text.startswith("### Exercise"):
+            current = {"heading": text.splitlines()[0]}
+            found.append(current)
+        for role in ("exercise", "exercise-check", "solution"):
+            if role in tags:
+                current[role] = cell
+    return found
+
+
+def _text_output(cell) -> str:
+    parts = []
+    for o in cell.get("outputs", []):
+        if o["output_type"] == "stream":
+            parts.append("".join(o["text"]))
+        elif "data" in o:
+            parts.append("".join(o["data"].get("text/plain", "")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_every_exercise_has_stub_check_and_a_collapsed_solution_in_a_function(path):
+    exercises = _exercises(load(path))
+    assert exercises, "no `### Exercise` heading"
+    for ex in exercises:
+        assert {"exercise", "exercise-check", "solution"} <= set(ex), ex["heading"]
+        solution = source(ex["solution"])
+        assert solution.startswith("#@title Solution"), ex["heading"]
+        top_level = re.findall(r"^(?:class|def)\s+(\w+)|^(\w+)\s*=", solution, re.M)
+        names = {a or b for a, b in top_level}
+        assert all(n.startswith("solution") for n in names), (
+            f"{ex['heading']}: the solution defines {sorted(names)} at top level; define the "
+            "answer inside a `def solution_…()` so Run All never overwrites the reader's names"
+        )
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_every_stub_is_stored_failing_and_every_solution_passing(path):
+    """With strict nbval re-running both, this proves stub fails and solution passes."""
+    for ex in _exercises(load(path)):
+        assert " — not yet: " in _text_output(ex["exercise-check"]), ex["heading"]
+        assert " — passed: " in _text_output(ex["solution"]), ex["heading"]

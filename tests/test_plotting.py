@@ -32,8 +32,31 @@ def test_broken_fixed_and_reference_always_get_their_own_colour(label, colour):
     assert plotting.colour_for(label) == colour
 
 
-def test_other_series_take_the_palette_in_order():
-    assert [plotting.colour_for("x", i) for i in range(2)] == list(plotting.PALETTE[:2])
+def test_other_series_are_neutral_never_in_the_broken_or_fixed_family():
+    others = {plotting.colour_for("unbatched", i) for i in range(8)}
+    assert others <= set(plotting.FAMILIES["neutral"])
+    assert not others & (set(plotting.FAMILIES["broken"]) | set(plotting.FAMILIES["fixed"]))
+
+
+def test_several_broken_series_differ_by_shade_but_stay_in_the_broken_family():
+    fig, ax = plotting.rate_vs_threads({"broken: a": ([1], [1]), "broken: b": ([1], [2]),
+                                        "fixed": ([1], [0])})
+    colours = [line.get_color() for line in ax.get_lines()]
+    assert colours[0] != colours[1]
+    assert set(colours[:2]) <= set(plotting.FAMILIES["broken"])
+    assert colours[2] == plotting.FIXED
+    assert len({line.get_marker() for line in ax.get_lines()[:2]}) == 2
+
+
+def test_a_figure_wider_than_the_text_column_is_refused():
+    with pytest.raises(ValueError, match=r"^figsize width must be <= 6\.4 in"):
+        plotting.figure("t", "x", "y", figsize=(9.0, 3.0))
+
+
+def test_legends_sit_outside_the_axes():
+    fig, ax = plotting.rate_vs_threads({"broken": ([1, 2], [0, 5]), "fixed": ([1, 2], [0, 0])})
+    assert ax.get_legend() is None
+    assert len(fig.legends) == 1
 
 
 def test_rate_vs_threads_labels_its_axes_and_colours_its_lines():

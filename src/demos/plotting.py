@@ -1,9 +1,16 @@
 """The book's one visual language: colours, figure style and the recurring plots.
 
-Broken is always vermillion, fixed always blue, a reference or ideal always green (the
-Okabe–Ito palette, safe for the common forms of colour blindness). Figures have a white
-background and dark ink, so they read the same on the site's light and dark themes, and
-every axis says what it measures and in which unit.
+Broken is always the vermillion family, fixed always the blue family, a reference or ideal
+green, and everything else (baselines, inputs, other series) neutral greys (Okabe–Ito
+hues, safe for the common forms of colour blindness). A series' colour follows from its
+label: ``"broken…"`` / ``"fixed…"`` / ``"reference…"`` (or ``"ideal"``, ``"oracle"``,
+``"float64"``) and anything else is neutral; several series of one family differ by shade
+and marker. Chapters never pick colours themselves (a test checks their figure code), so a
+broken variant is labelled ``"broken: …"`` and takes the broken colour.
+
+Figures have a white background and dark ink, so they read the same on the site's light
+and dark themes; they are at most :data:`MAX_WIDTH_IN` wide, the site's text column, so
+their text is never scaled below legibility; legends sit below the axes, never on data.
 
 Helpers return the ``(fig, ax)`` they drew on, so a chapter can add to them.
 """
@@ -11,7 +18,7 @@ Helpers return the ``(fig, ax)`` they drew on, so a chapter can add to them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -21,27 +28,43 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "BROKEN",
+    "FAMILIES",
     "FIXED",
+    "MAX_WIDTH_IN",
     "NEUTRAL",
-    "PALETTE",
     "REFERENCE",
     "bars",
     "colour_for",
     "error_vs_magnitude",
     "figure",
     "latency_throughput",
+    "legend",
+    "marker_for",
     "rate_vs_threads",
+    "role_of",
     "timeline",
     "use_book_style",
 ]
+
+Role = Literal["broken", "fixed", "reference", "neutral"]
 
 # Okabe–Ito. https://jfly.uni-koeln.de/color/
 BROKEN = "#D55E00"  # vermillion
 FIXED = "#0072B2"  # blue
 REFERENCE = "#009E73"  # bluish green: the ideal, the oracle, float64
 NEUTRAL = "#555555"
-#: Extra series colours, in order, for plots with more than broken/fixed/reference.
-PALETTE = ("#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#999999")
+#: Shades per role, in order: the first is the role's colour, the others tell several
+#: series of one role apart (with markers, so that shade is never the only cue).
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "broken": (BROKEN, "#E69F00", "#8C3B00", "#F2A37B"),
+    "fixed": (FIXED, "#56B4E9", "#003F63", "#8EC3E6"),
+    "reference": (REFERENCE, "#005C43"),
+    "neutral": (NEUTRAL, "#999999", "#222222", "#BBBBBB"),
+}
+MARKERS = ("o", "s", "^", "D", "v", "P")
+#: The site's text column, in inches at the figures' 100 dpi: wider figures get scaled
+#: down by the browser, and their text with them.
+MAX_WIDTH_IN = 6.4
 
 _RC: dict[str, Any] = {
     "figure.facecolor": "white",
@@ -63,7 +86,7 @@ _RC: dict[str, Any] = {
     "legend.frameon": False,
     "figure.dpi": 100,
     "savefig.dpi": 100,
-    "figure.figsize": (7.0, 3.8),
+    "figure.figsize": (6.4, 3.6),
     "figure.constrained_layout.use": True,
     "lines.linewidth": 2.0,
 }
@@ -81,16 +104,55 @@ def use_book_style() -> None:
 use_book_style()
 
 
-def colour_for(label: str, index: int = 0) -> str:
-    """The colour for a series: broken/fixed/reference by name, else the palette in order."""
-    key = label.lower()
+def role_of(label: str) -> Role:
+    """The role a series label names: broken, fixed, reference, or neutral."""
+    key = label.lower().lstrip()
     if key.startswith("broken"):
-        return BROKEN
+        return "broken"
     if key.startswith("fixed"):
-        return FIXED
+        return "fixed"
     if key.startswith(("reference", "ideal", "float64", "oracle")):
-        return REFERENCE
-    return PALETTE[index % len(PALETTE)]
+        return "reference"
+    return "neutral"
+
+
+def colour_for(label: str, index: int = 0) -> str:
+    """The colour for a series: its role's family, the ``index``-th shade of it."""
+    family = FAMILIES[role_of(label)]
+    return family[index % len(family)]
+
+
+def marker_for(index: int) -> str:
+    return MARKERS[index % len(MARKERS)]
+
+
+def _shades(labels: Sequence[str]) -> list[tuple[str, str]]:
+    """``(colour, marker)`` per label: each role's series numbered within that role."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        role = role_of(label)
+        n = seen.get(role, 0)
+        seen[role] = n + 1
+        out.append((colour_for(label, n), marker_for(n)))
+    return out
+
+
+def legend(target: Axes | Figure, **kw: Any) -> None:
+    """A legend below the plot, off the data (constrained layout makes room for it)."""
+    fig = target if isinstance(target, Figure) else target.figure
+    axes = fig.axes if isinstance(target, Figure) else [target]
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels and not lab.startswith("_"):
+                handles.append(h)
+                labels.append(lab)
+    if not handles:
+        return
+    kw.setdefault("ncols", min(len(labels), 3))
+    kw.setdefault("fontsize", 9)
+    fig.legend(handles, labels, loc="outside lower center", **kw)
 
 
 def figure(
@@ -105,8 +167,13 @@ def figure(
 
     With ``ncols > 1`` the labels go on every panel and ``ax`` is an array.
     """
-    size = figsize or (7.0 if ncols == 1 else 4.2 * ncols, 3.8)
-    fig, ax = plt.subplots(1, ncols, figsize=size)
+    size = figsize or (MAX_WIDTH_IN, 3.6 if ncols == 1 else 3.4)
+    if size[0] > MAX_WIDTH_IN:
+        raise ValueError(
+            f"figsize width must be <= {MAX_WIDTH_IN} in (the text column), got {size[0]}: "
+            "a wider figure is scaled down on the page and its text becomes unreadable"
+        )
+    fig, ax = plt.subplots(1, ncols, figsize=size, layout="constrained")
     if ncols > 1:
         fig.suptitle(title, fontweight="bold")
     else:
@@ -120,11 +187,13 @@ def figure(
 Series = Mapping[str, tuple[Sequence[float], Sequence[float]]]
 
 
-def _series(ax: Axes, series: Series, **kw: Any) -> None:
-    for i, (label, (x, y)) in enumerate(series.items()):
-        ax.plot(x, y, label=label, color=colour_for(label, i), **kw)
+def _series(ax: Axes, series: Series, *, markers: bool = False, **kw: Any) -> None:
+    for (label, (x, y)), (colour, marker) in zip(series.items(), _shades(list(series)),
+                                                 strict=True):
+        ax.plot(x, y, label=label, color=colour, **({"marker": marker} if markers else {}),
+                **kw)
     if len(series) > 1:
-        ax.legend()
+        legend(ax)
 
 
 def error_vs_magnitude(
@@ -150,7 +219,7 @@ def rate_vs_threads(
 ) -> tuple[Figure, Axes]:
     """A rate (failures, wrong results, leaks) against the number of threads."""
     fig, ax = figure(title, "threads", ylabel)
-    _series(ax, series, marker="o")
+    _series(ax, series, markers=True)
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     ax.set_ylim(bottom=0)
     return fig, ax
@@ -165,7 +234,7 @@ def latency_throughput(
 ) -> tuple[Figure, Axes]:
     """One curve per implementation: each point is one load level."""
     fig, ax = figure(title, xlabel, ylabel)
-    _series(ax, series, marker="o")
+    _series(ax, series, markers=True)
     return fig, ax
 
 
@@ -178,11 +247,11 @@ def bars(
     log: bool = False,
     annotate: str | None = "{:.3g}",
 ) -> tuple[Figure, Axes]:
-    """Labelled bars; a label starting with broken/fixed/reference takes that colour."""
+    """Labelled bars, coloured by their labels' roles (broken, fixed, reference, neutral)."""
     fig, ax = figure(title, xlabel, ylabel)
     labels = list(values)
     heights = [values[k] for k in labels]
-    colours = [colour_for(k, i) for i, k in enumerate(labels)]
+    colours = [colour for colour, _ in _shades(labels)]
     rects = ax.bar(labels, heights, color=colours)
     if log:
         ax.set_yscale("log")
@@ -212,12 +281,13 @@ def timeline(
     marks = list(marks)
     rows = list(dict.fromkeys([s[0] for s in spans] + [m[0] for m in marks]))
     kinds = list(dict.fromkeys(s[3] for s in spans))
-    fig, ax = figure(title, xlabel, "", figsize=(7.0, 0.5 * len(rows) + 1.6))
+    fig, ax = figure(title, xlabel, "", figsize=(MAX_WIDTH_IN, 0.5 * len(rows) + 1.9))
+    shade = dict(zip(kinds, (c for c, _ in _shades(kinds)), strict=True))
     for row_index, row in enumerate(rows):
         for name, start, end, kind in spans:
             if name == row:
                 ax.barh(row_index, end - start, left=start, height=0.6,
-                        color=colour_for(kind, kinds.index(kind)), alpha=0.85)
+                        color=shade[kind], alpha=0.85)
         for name, t, label in marks:
             if name == row:
                 ax.plot([t, t], [row_index - 0.4, row_index + 0.4], color="#222222", linewidth=1.5)
@@ -225,7 +295,7 @@ def timeline(
     ax.set_yticks(range(len(rows)), rows)
     ax.invert_yaxis()
     ax.grid(axis="y", visible=False)
-    handles = [mpl.patches.Patch(color=colour_for(k, i), label=k) for i, k in enumerate(kinds)]
-    if handles:
-        ax.legend(handles=handles, loc="lower right", fontsize=9)
+    for kind in kinds:
+        ax.barh(0, 0, color=shade[kind], label=kind)  # legend entries, zero width
+    legend(ax)
     return fig, ax

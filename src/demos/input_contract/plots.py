@@ -12,10 +12,10 @@ from demos.input_contract.scenario import Attempt
 
 __all__ = ["VERDICT_COLOURS", "verdict_grid"]
 
-#: Silent is the worst (vermillion), an unclear error next (orange), a clear error or a
-#: correct result is what we want (blue, green).
-VERDICT_COLOURS = {"silent wrong": plotting.BROKEN, "unclear error": plotting.PALETTE[0],
-                   "clear error": plotting.FIXED, "correct": plotting.REFERENCE}
+#: Silent is the worst (vermillion), an unclear error next (a lighter broken shade); a clear
+#: error or a correct result is what we want (blue, a lighter fixed shade).
+VERDICT_COLOURS = {"silent wrong": plotting.BROKEN, "unclear error": plotting.FAMILIES["broken"][1],
+                   "clear error": plotting.FIXED, "correct": plotting.FAMILIES["fixed"][1]}
 
 
 def verdict_grid(results: Mapping[str, Sequence[Attempt]], *,
