@@ -5,6 +5,8 @@
                                                   print each implementation's Report
     python -m demos bench <pitfall|encoder>       print metrics as JSON
     python -m demos embed "text" "text" ...       pairwise cosine similarities (the real model)
+    python -m demos compat [--out FILE] [--session NAME]
+                                                  observe the version-dependent behaviours
 
 Exit codes: 0 success, 1 a scenario failed to run, 2 bad usage (unknown name, bad option).
 """
@@ -62,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     embed = commands.add_parser("embed", help="pairwise cosine similarity of texts")
     embed.add_argument("texts", nargs="+")
     embed.set_defaults(command=_embed)
+
+    compat = commands.add_parser("compat", help="observe version-dependent behaviours; JSON")
+    compat.add_argument("--out", help="write the JSON to this file as well")
+    compat.add_argument("--session", default="", help="the matrix session's name")
+    compat.set_defaults(command=_compat)
     return parser
 
 
@@ -121,6 +128,14 @@ def _embed(args: argparse.Namespace) -> int:
     from demos.models import format_cosines, pairwise_cosines
 
     print(format_cosines(*pairwise_cosines(args.texts)))
+    return EXIT_OK
+
+
+def _compat(args: argparse.Namespace) -> int:
+    from demos import compat
+
+    data = compat.write(args.out, session=args.session) if args.out else compat.observe_all()
+    print(json.dumps(data, indent=2, sort_keys=True))
     return EXIT_OK
 
 
