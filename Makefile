@@ -4,6 +4,8 @@
 #   make lab        open the notebooks in JupyterLab
 #   make notebooks  re-execute the notebooks in place (their stored outputs are what nbval checks)
 #   make lint       ruff
+#   make matrix     the compatibility matrix (nox): other Pythons and library releases
+#   make soak       make test again and again, loaded machine included; counts passes
 #   make clean      remove the built site and caches (keeps .venv)
 
 PYTHON ?= python3
@@ -14,9 +16,9 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 # `make notebooks NB=notebooks/03_batching.ipynb` re-executes one notebook.
 NB ?= $(NOTEBOOKS)
 
-.PHONY: book test lab notebooks lint clean
+.PHONY: book test lab notebooks lint clean matrix soak
 
-$(STAMP): requirements.txt requirements-model.txt pyproject.toml
+$(STAMP): requirements.txt requirements-runtime.txt requirements-model.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -46,5 +48,12 @@ notebooks: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools
 
+# Every session, or one: `make matrix SESSION=tokenizers-0.22.2`. Writes book/data/compat/.
+matrix: $(STAMP)
+	$(BIN)/nox $(if $(SESSION),-s $(SESSION),)
+
+soak: $(STAMP)
+	$(BIN)/python tools/soak.py
+
 clean:
-	rm -rf _build .pytest_cache .ruff_cache
+	rm -rf _build .pytest_cache .ruff_cache .nox

