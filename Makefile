@@ -57,3 +57,16 @@ soak: $(STAMP)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .nox
+
+# The workshop kit and the contributor's house (book/workshop.md, CONTRIBUTING.md).
+#   make doctor                   is this machine ready? (python -m demos doctor; offline)
+#   make workshop                 the student edition, guide and answers in _build/workshop/
+#   make wheelhouse               every pinned wheel in wheelhouse/, for an offline install
+#   make chapter NAME=x N=7       a skeleton chapter that passes the contract tests
+#   make mutants                  each chapter's fixed-behaviour tests must fail on broken.py
+.PHONY: doctor workshop wheelhouse chapter mutants
+
+# Refreshes the pins shipped in the package (demos/data/pins.txt), then checks.
+doctor: $(STAMP)
+	$(BIN)/python -m demos doctor --write-pins
+	$(BIN)/python -m demos doctor

@@ -7,6 +7,7 @@
     python -m demos embed "text" "text" ...       pairwise cosine similarities (the real model)
     python -m demos compat [--out FILE] [--session NAME]
                                                   observe the version-dependent behaviours
+    python -m demos doctor [--check NAME ...]     is this machine ready? PASS/WARN/FAIL lines
 
 Exit codes: 0 success, 1 a scenario failed to run, 2 bad usage (unknown name, bad option).
 """
@@ -69,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     compat.add_argument("--out", help="write the JSON to this file as well")
     compat.add_argument("--session", default="", help="the matrix session's name")
     compat.set_defaults(command=_compat)
+
+    from demos import doctor as doctor_module  # stdlib imports only: cheap
+
+    doctor = commands.add_parser("doctor", help="check this machine is ready (offline)")
+    doctor_module.add_arguments(doctor)
+    doctor.set_defaults(command=doctor_module.command)
     return parser
 
 
