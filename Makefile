@@ -70,3 +70,7 @@ clean:
 doctor: $(STAMP)
 	$(BIN)/python -m demos doctor --write-pins
 	$(BIN)/python -m demos doctor
+
+# Student notebooks (no solutions, no outputs, the doctor first), answers, the guide.
+workshop: $(STAMP)
+	$(BIN)/python tools/workshop.py --out _build/workshop

@@ -1,0 +1,155 @@
+"""`make workshop` (tools/workshop.py): the student edition, the answers and the guide."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from book_layout import ROOT, notebooks
+
+sys.path.insert(0, str(ROOT / "tools"))
+try:
+    import workshop
+finally:
+    sys.path.pop(0)
+
+SETUP = (ROOT / "book" / "_colab_setup.py").read_text().strip()
+
+
+def _code(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _out_text(cell) -> str:
+    return workshop._text_outputs(cell)
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("workshop")
+    workshop.build(out, notebooks())
+    return out
+
+
+def test_the_kit_has_a_student_notebook_and_an_answer_for_every_notebook(kit):
+    names = sorted(p.name for p in notebooks())
+    assert sorted(p.name for p in (kit / "student").glob("*.ipynb")) == names
+    assert sorted(p.name for p in (kit / "answers").glob("*.ipynb")) == names
+    assert (kit / "answers" / "answers.md").read_text().startswith("# Answers")
+    assert (kit / "README.md").is_file()
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=[p.name for p in notebooks()])
+def test_student_notebook_has_no_solution_no_output_and_the_doctor_first(kit, path):
+    nb = nbformat.read(kit / "student" / path.name, as_version=4)
+    nbformat.validate(nb)
+    assert not [c for c in nb.cells if "solution" in workshop.tags(c)]
+    for cell in _code(nb):
+        assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
+    first, second = _code(nb)[:2]
+    assert first.source.strip() == SETUP  # Colab installs the package before the doctor
+    assert "-m demos doctor" in second.source and "doctor" in workshop.tags(second)
+    assert "widgets" not in nb.metadata
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=[p.name for p in notebooks()])
+def test_every_exercise_stub_check_and_hint_survives(kit, path):
+    book = workshop.exercises(nbformat.read(path, as_version=4))
+    student = workshop.exercises(nbformat.read(kit / "student" / path.name, as_version=4))
+    assert len(student) == len(book)
+    for mine, theirs in zip(student, book, strict=True):
+        for key in ("heading", "task", "exercise", "exercise-check", "hint"):
+            assert mine.get(key) == theirs.get(key), (theirs["heading"], key)
+        assert "solution" not in mine
+
+
+def test_answers_sheet_holds_every_solution(kit):
+    answers = (kit / "answers" / "answers.md").read_text()
+    for path in notebooks():
+        for ex in workshop.exercises(nbformat.read(path, as_version=4)):
+            assert ex["heading"] in answers
+            assert ex["solution"].rstrip() in answers
+
+
+def test_guide_is_the_book_page_with_its_includes_inlined(kit):
+    guide = kit / "guide.md"
+    if not workshop.GUIDE.is_file():
+        pytest.skip("book/workshop.md has not landed")
+    text = guide.read_text()
+    assert "{include}" not in text
+    assert "python -m demos doctor" in text
+    assert "| notebook |" in text  # the measured run-time table, inlined
+
+
+def _toy_notebook() -> nbformat.NotebookNode:
+    """The exercise shape of CONTRIBUTING.md, in a notebook that runs in a second."""
+    cells = [
+        nbformat.v4.new_markdown_cell("# A toy chapter"),
+        nbformat.v4.new_code_cell(SETUP, metadata={"tags": ["remove-cell"]}),
+        nbformat.v4.new_code_cell("%xmode Minimal\nfrom demos import exercises",
+                                  metadata={"tags": ["hide-input"]}),
+        nbformat.v4.new_markdown_cell("## Exercises"),
+        nbformat.v4.new_markdown_cell("### Exercise 9.1 · Return two\n\nMake `answer()` "
+                                      "return 2."),
+        nbformat.v4.new_code_cell("def answer():\n    return 1",
+                                  metadata={"tags": ["exercise"]}),
+        nbformat.v4.new_code_cell(
+            "def check_1(fn):\n"
+            "    got = fn()\n"
+            "    if got == 2:\n"
+            "        return exercises.passed('9.1', 'answer() returns 2')\n"
+            "    return exercises.failed('9.1', f'answer() returned {got}, not 2')\n\n"
+            "check_1(answer)", metadata={"tags": ["exercise-check"]}),
+        nbformat.v4.new_markdown_cell("> **Hint.** One character."),
+        nbformat.v4.new_code_cell(
+            "#@title Solution 9.1 (click to show)\ndef solution_9_1():\n"
+            "    def answer():\n        return 2\n    return answer\n\n"
+            "check_1(solution_9_1())", metadata={"tags": ["solution"]}),
+        nbformat.v4.new_markdown_cell("## Further reading"),
+    ]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def _execute(nb, timeout=120) -> nbformat.NotebookNode:
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    return nb
+
+
+def test_a_student_notebook_runs_top_to_bottom_and_its_check_says_not_yet():
+    student = _execute(workshop.student_notebook(_toy_notebook()))
+    doctor = next(c for c in _code(student) if "doctor" in workshop.tags(c))
+    assert "— ready" in _out_text(doctor), _out_text(doctor)
+    check = next(c for c in _code(student) if "exercise-check" in workshop.tags(c))
+    assert "Exercise 9.1 — not yet: answer() returned 1, not 2" in _out_text(check)
+    assert " — passed: " not in "\n".join(_out_text(c) for c in _code(student))
+    answers = _execute(_toy_notebook())  # the book's version: the solution passes
+    solution = next(c for c in _code(answers) if "solution" in workshop.tags(c))
+    assert "Exercise 9.1 — passed: answer() returns 2" in _out_text(solution)
+
+
+def _fastest_with_exercises():
+    times_file = ROOT / "book" / "data" / "notebook_times.json"
+    times = json.loads(times_file.read_text())["notebooks"] if times_file.is_file() else {}
+    candidates = [p for p in notebooks()
+                  if workshop.exercises(nbformat.read(p, as_version=4))]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda p: (times.get(p.name, {}).get("seconds", 1e9),
+                                          p.stat().st_size))
+
+
+@pytest.mark.slow
+def test_the_fastest_real_student_notebook_runs_and_every_check_says_not_yet(kit):
+    path = _fastest_with_exercises()
+    if path is None:
+        pytest.skip("no notebook has exercises yet")
+    student = _execute(nbformat.read(kit / "student" / path.name, as_version=4), timeout=300)
+    checks = [c for c in _code(student) if "exercise-check" in workshop.tags(c)]
+    assert checks
+    for cell in checks:
+        assert " — not yet: " in _out_text(cell), (path.name, cell.source, _out_text(cell))
