@@ -1,18 +1,36 @@
-"""The built site in a real headless Chromium: pages load, figures are images, no errors.
+"""The built site in a real headless Chromium, as a reader offline would see it.
 
 Chromium is Debian's (`apt-get install chromium`; `.ci/run` installs it): Playwright cannot
-download its own browsers here. Every request to a host other than 127.0.0.1 is aborted, so
-the test needs no network and proves the site does not depend on one.
+download its own browsers here. The site is served from 127.0.0.1; every request to any
+other host is *recorded and counted as a failure* (then aborted, so the test needs no
+network). So a page that works only online, or that throws, fails here; nothing is allowed.
+
+Each page is loaded once (at desktop width, 1280 px) and what the browser saw is kept in a
+:class:`Visit`; the tests below each assert one property of every visit:
+
+* no request left 127.0.0.1; no uncaught page error; no console error;
+* math is rendered: no raw TeX (``\\(``, ``$$``, ``\\frac{``) in the text a reader sees;
+* every widget cell (code with ``interact``/ipywidgets, tagged ``remove-output``) is followed
+  by a "Live controls" note and a ``widget-static`` cell showing a real image, and no widget
+  repr (``interactive(children=…``) is printed on the page;
+* diff lines are styled: removed lines on a broken-family (reddish) background, added lines
+  on a fixed-family (bluish) one, and no code box cuts a line off at its edge;
+* figures are real images, not scaled below 0.9 of their natural width (their 9 pt text
+  stays above 9 CSS px; see demos.plotting.MAX_WIDTH_IN).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -27,19 +45,81 @@ LAUNCH_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+DESKTOP = {"width": 1280, "height": 900}
+#: A figure drawn at most plotting.MAX_WIDTH_IN wide fits the text column at desktop width;
+#: below this scale its 9 pt text (12.5 px at 100 dpi) would drop toward 9 CSS px.
+MIN_FIGURE_SCALE = 0.9
+PAGES = [*toc_files(), "search", "genindex"]
+NOTEBOOK_PAGES = [p for p in toc_files() if p.startswith("notebooks/")]
 
-# Console errors we accept, each with its reason. Everything else fails the test.
-ALLOWED_CONSOLE_ERRORS = (
-    # Requests to outside hosts are aborted on purpose (see route below); Chromium logs each.
-    "net::ERR_FAILED",
-    # sphinx-thebe 0.3.1 adds its inline config script twice under jupyter-book 1.0.4 (its
-    # `env-before-read-docs` hook runs twice), so the second `const` declaration throws.
-    # Harmless: the book does not use Thebe (launch buttons go to Binder and Colab).
-    "Identifier 'THEBE_JS_URL' has already been declared",
-    # pydata-sphinx-theme logs this with console.error on a first visit, when no light/dark
-    # choice is stored yet; it then follows the system theme, which is what we want.
-    "Got invalid theme mode: . Resetting to auto.",
-)
+#: Raw TeX that a reader would see if MathJax did not run (or was not loaded).
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(frac|mathrm|mathbf|approx|times|cdot)\b")
+
+# What the page shows, measured in the browser once it has settled (MathJax typeset).
+_MEASURE = r"""
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const visible = el => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+  // The reader's text: the article without code, outputs of code and rendered math.
+  const article = document.querySelector("main article") || document.querySelector("main")
+                  || document.body;
+  const prose = article.cloneNode(true);
+  prose.querySelectorAll("pre, code, .cell_output, mjx-container, script, style")
+       .forEach(e => e.remove());
+  const images = [...document.images].map(i => ({
+    src: i.getAttribute("src"), complete: i.complete, natural: i.naturalWidth,
+    shown: i.getBoundingClientRect().width, inOutput: !!i.closest(".cell_output"),
+  }));
+  const cells = [...document.querySelectorAll("div.cell")].map(c => ({
+    tags: [...c.classList].filter(k => k.startsWith("tag_")).map(k => k.slice(4)),
+    code: (c.querySelector(".cell_input pre") || {}).textContent || "",
+    images: [...c.querySelectorAll(".cell_output img")].filter(visible)
+                .filter(i => i.complete && i.naturalWidth > 0).length,
+    notePrecedes: (() => {
+      for (let e = c.previousElementSibling; e; e = e.previousElementSibling) {
+        if (e.matches("div.cell")) return false;
+        if (e.matches("blockquote") && /Live controls/.test(e.textContent)) return true;
+      }
+      return false;
+    })(),
+  }));
+  const styled = sel => [...document.querySelectorAll(sel)].map(
+      s => getComputedStyle(s).backgroundColor);
+  const boxes = [...document.querySelectorAll(".demos-code")].map(b => {
+    const inner = b.querySelector("div") || b;
+    return {title: b.textContent.slice(0, 80), overflow: inner.scrollWidth - inner.clientWidth};
+  });
+  return {
+    h1: document.querySelectorAll("main h1").length,
+    prose: prose.innerText,
+    text: article.innerText,
+    images, cells, boxes,
+    added: styled(".demos-add"), removed: styled(".demos-del"),
+  };
+}
+"""
+
+
+@dataclass
+class Visit:
+    """What one page load did and showed."""
+
+    status: int
+    outside_requests: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    seen: dict[str, Any] = field(default_factory=dict)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
 @pytest.fixture(autouse=True)
@@ -53,8 +133,17 @@ def no_leaks() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def site_url(built_site: Path) -> Iterator[str]:
-    handler = functools.partial(QuietHandler, directory=str(built_site))
+def site_dir(request: pytest.FixtureRequest) -> Path:
+    """The site to test: $DEMOS_BUILT_SITE (an already built html/ folder) or a fresh build."""
+    given = os.environ.get("DEMOS_BUILT_SITE")
+    if given:
+        return Path(given)
+    return request.getfixturevalue("built_site")
+
+
+@pytest.fixture(scope="module")
+def site_url(site_dir: Path) -> Iterator[str]:
+    handler = functools.partial(QuietHandler, directory=str(site_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
@@ -62,11 +151,6 @@ def site_url(built_site: Path) -> Iterator[str]:
     server.shutdown()
     server.server_close()
     thread.join(5.0)
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -81,51 +165,153 @@ def site_browser():
         browser.close()
 
 
-@pytest.fixture
-def page(site_browser):
-    context = site_browser.new_context()
+def open_page(browser, url: str, visit: Visit, **context_options: Any):
+    """A new context and page that records what a test must fail on."""
+    context = browser.new_context(**context_options)
     page = context.new_page()
-    page.route("**/*", _only_localhost)
-    page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.console_errors.append(f"uncaught: {e}"))
-    yield page
-    context.close()
+
+    def only_local(route) -> None:
+        if urlparse(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            visit.outside_requests.append(route.request.url)  # a failure, not an allowance
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.on("console", lambda m: m.type == "error" and visit.console_errors.append(m.text))
+    page.on("pageerror", lambda e: visit.page_errors.append(str(e)))
+    response = page.goto(url, wait_until="networkidle")
+    visit.status = response.status if response is not None else 0
+    return context, page
 
 
-def _only_localhost(route) -> None:
-    if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-        route.continue_()
-    else:
-        route.abort()
+@pytest.fixture(scope="module")
+def visits(site_browser, site_url) -> Iterator[dict[str, Visit]]:
+    """Each page loaded once, lazily, at desktop width; shared by the tests below."""
+    cache: dict[str, Visit] = {}
+
+    def visit(name: str) -> Visit:
+        if name not in cache:
+            record = Visit(status=0)
+            context, page = open_page(site_browser, f"{site_url}/{name}.html", record,
+                                      viewport=DESKTOP)
+            try:
+                record.seen = page.evaluate(_MEASURE)
+                page.wait_for_load_state("networkidle")
+            finally:
+                context.close()
+            cache[name] = record
+        return cache[name]
+
+    yield visit  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("toc_page", toc_files())
-def test_page_loads_with_real_images_and_no_console_errors(page, site_url, toc_page):
-    response = page.goto(f"{site_url}/{toc_page}.html", wait_until="load")
-    assert response is not None and response.status == 200
-    assert page.locator("main h1").count() >= 1
-    broken_images = page.evaluate(
-        "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
-    )
-    assert broken_images == []
-    unexpected = [e for e in page.console_errors if not any(a in e for a in ALLOWED_CONSOLE_ERRORS)]
-    assert unexpected == [], unexpected
+@pytest.mark.parametrize("name", PAGES)
+def test_page_makes_no_request_to_any_other_host(visits, name):
+    visit = visits(name)
+    assert visit.status == 200
+    assert visit.outside_requests == []
 
 
-@pytest.mark.parametrize("toc_page", [p for p in toc_files() if p.startswith("notebooks/")])
-def test_launch_buttons_open_this_notebook_on_binder_and_colab(page, site_url, toc_page):
-    page.goto(f"{site_url}/{toc_page}.html", wait_until="load")
-    hrefs = page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")
+@pytest.mark.parametrize("name", PAGES)
+def test_page_has_no_page_error_and_no_console_error(visits, name):
+    visit = visits(name)
+    assert visit.page_errors == []
+    assert visit.console_errors == []
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_page_has_a_title_and_only_real_images(visits, name):
+    seen = visits(name).seen
+    assert seen["h1"] >= 1
+    broken = [i["src"] for i in seen["images"] if not (i["complete"] and i["natural"] > 0)]
+    assert broken == []
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_math_is_rendered_no_raw_tex_in_the_text(visits, name):
+    prose = visits(name).seen["prose"]
+    found = sorted({m.group(0) for m in RAW_TEX.finditer(prose)})
+    assert found == [], f"raw TeX visible on {name}: {found}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+def test_figures_are_not_scaled_below_their_text_legibility(visits, name):
+    figures = [i for i in visits(name).seen["images"] if i["inOutput"] and i["natural"] > 0]
+    assert figures, f"{name} shows no figure"
+    shrunk = [(i["src"], round(i["shown"] / i["natural"], 2)) for i in figures
+              if i["shown"] < MIN_FIGURE_SCALE * i["natural"]]
+    assert shrunk == [], f"figures scaled below {MIN_FIGURE_SCALE} of natural width: {shrunk}"
+
+
+def _is_widget_cell(cell: dict) -> bool:
+    return bool(re.search(r"\binteract(ive)?\s*\(|\bwidgets\.\w+\s*\(|ipywidgets",
+                          cell["code"])) and "widget-static" not in cell["tags"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+def test_every_widget_cell_is_followed_by_a_note_and_a_static_figure(visits, name):
+    seen = visits(name).seen
+    cells = seen["cells"]
+    assert "interactive(children=" not in seen["text"], "a widget's repr is printed"
+    for i, cell in enumerate(cells):
+        if not _is_widget_cell(cell):
+            continue
+        where = cell["code"].strip().splitlines()[-1][:80]
+        assert "remove-output" in cell["tags"], f"widget cell not tagged remove-output: {where}"
+        following = cells[i + 1] if i + 1 < len(cells) else None
+        assert following is not None and "widget-static" in following["tags"], (
+            f"no `widget-static` cell right after the widget cell {where!r}"
+        )
+        assert following["images"] >= 1, f"the static rendering after {where!r} shows no image"
+        assert following["notePrecedes"], f"no `> **Live controls.**` note after {where!r}"
+
+
+def _rgb(css: str) -> tuple[int, int, int, float]:
+    parts = [float(p) for p in re.findall(r"[\d.]+", css)]
+    r, g, b = (int(p) for p in parts[:3])
+    return r, g, b, parts[3] if len(parts) > 3 else 1.0
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+def test_diff_lines_are_styled_in_the_book_colours_and_never_cut_off(visits, name):
+    seen = visits(name).seen
+    for css in seen["removed"]:
+        r, g, b, alpha = _rgb(css)
+        assert alpha > 0 and r > b, f"a removed line is not on a broken-family background: {css}"
+    for css in seen["added"]:
+        r, g, b, alpha = _rgb(css)
+        assert alpha > 0 and b > r, f"an added line is not on a fixed-family background: {css}"
+    cut = [box["title"] for box in seen["boxes"] if box["overflow"] > 1]
+    assert cut == [], f"code boxes that cut lines off at their edge: {cut}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+def test_launch_buttons_open_this_notebook_on_binder_and_colab(site_browser, site_url, name):
+    visit = Visit(status=0)
+    context, page = open_page(site_browser, f"{site_url}/{name}.html", visit)
+    try:
+        hrefs = page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")
+    finally:
+        context.close()
     repo = urlparse(repository_url()).path.strip("/")
-    notebook = f"{toc_page}.ipynb"
+    notebook = f"{name}.ipynb"
     binder = [h for h in hrefs if "mybinder.org" in h and repo in h and notebook in h]
     colab = [h for h in hrefs if "colab.research.google.com" in h and repo in h and notebook in h]
     assert binder, f"no Binder link to {notebook} among {hrefs}"
     assert colab, f"no Colab link to {notebook} among {hrefs}"
 
 
-def test_a_notebook_page_shows_at_least_one_figure(page, site_url):
-    page.goto(f"{site_url}/notebooks/how_to_read.html", wait_until="load")
-    sizes = page.evaluate("[...document.images].map(i => i.naturalWidth)")
-    assert sizes and min(sizes) > 100
+def test_the_front_page_links_to_every_chapter(site_browser, site_url):
+    from demos.catalogue import pitfalls
+
+    visit = Visit(status=0)
+    context, page = open_page(site_browser, f"{site_url}/{toc_files()[0]}.html", visit)
+    try:
+        hrefs = page.evaluate("[...document.querySelectorAll('main a')].map(a => a.href)")
+    finally:
+        context.close()
+    chapters = [p for p in NOTEBOOK_PAGES if re.match(r"notebooks/0[1-9]_", p)]
+    assert len(chapters) == len(pitfalls())
+    missing = [c for c in chapters if not any(h.endswith(f"/{c}.html") for h in hrefs)]
+    assert missing == []
