@@ -13,8 +13,20 @@ import onnxruntime as ort
 import pytest
 
 from demos import catalogue
-from demos.precision import bits, broken, curves, drift, fixed, graphs, scenario
+from demos.precision import (
+    bits,
+    broken,
+    curves,
+    drift,
+    exercises,
+    fixed,
+    graphs,
+    quantized,
+    scenario,
+    versions,
+)
 from demos.precision.errors import PrecisionError
+from demos.precision.sentences import SENTENCES, topic_of_each
 
 KNOBS = [
     pytest.param({"dtype": "float16"}, id="float16-defaults"),
@@ -64,12 +76,27 @@ def test_every_fixed_refusal_is_a_precision_error_naming_an_element():
 
 
 def test_scenario_rejects_bad_knobs():
-    with pytest.raises(ValueError, match=r"^dtype must be 'float16' or 'float32', got 'int8'$"):
+    with pytest.raises(ValueError,
+                       match=r"^dtype must be one of 'float16', 'float32', got 'int8'$"):
         scenario.run(fixed, dtype="int8")
     with pytest.raises(ValueError, match=r"^batch_size must be an int >= 1, got 0$"):
         scenario.run(fixed, batch_size=0)
+    with pytest.raises(ValueError, match=r"^stream_length must be an int >= 1, got True$"):
+        scenario.run(fixed, stream_length=True)
     with pytest.raises(ValueError, match=r"^value must be a finite non-zero number, got nan$"):
         scenario.run(fixed, value=math.nan)
+    with pytest.raises(ValueError,
+                       match=r"^timeout_s must be a finite number > 0 \(seconds\), got 0$"):
+        scenario.run(fixed, timeout_s=0)
+
+
+def test_every_check_carries_the_budget_it_was_judged_by():
+    with np.errstate(all="ignore"):
+        found = {c.name: c for c in scenario.checks(broken, dtype="float32", stream_length=1000)}
+    eps = float(np.finfo(np.float32).eps)
+    assert found["rounding"].budget == found["integers"].budget == eps
+    assert found["accumulate"].budget == scenario.ACCUMULATE_RTOL
+    assert found["softmax"].budget == scenario.SOFTMAX_ATOL
 
 
 def test_cli_runs_and_benches_the_chapter():
@@ -202,6 +229,11 @@ def test_fixed_softmax_rejects_a_bad_axis():
 def test_float16_and_float32_facts_the_chapter_quotes():
     with np.errstate(over="ignore"):
         assert np.float16(65519.0) == 65504 and np.isinf(np.float16(65520.0))
+    for dtype, threshold in (("float16", 65520.0), ("float32", 3.4028235677973366e38)):
+        assert curves.overflow_threshold(dtype) == threshold
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.float32(curves.overflow_threshold("float32")))
+        assert np.float32(np.nextafter(curves.overflow_threshold("float32"), 0)) < np.inf
     assert np.float16(2.9e-8) == 0 and np.float16(3e-8) > 0
     assert 0.013 < abs(float(np.float16(1e-6)) - 1e-6) / 1e-6 < 0.014
     t = np.float32(1.7e9)
@@ -240,15 +272,27 @@ def test_onnxruntime_refuses_float64_loudly_but_takes_a_python_list():
     assert y.dtype == np.float32 and y[1] == 16777216.0
 
 
-def test_onnxruntime_cpu_computes_a_float16_graph_in_float32():
+def test_onnxruntime_cpu_computes_a_float16_graph_in_float32_where_it_inserts_casts():
     (y,) = graphs.square_then_divide("float16").run(None, {"x": np.array([300.0], np.float16)})
     ops = graphs.ops_after_loading("float16")
+    islands = graphs.float32_islands(graphs.square_then_divide_bytes("float16"))
     if platform.machine().lower() in ("x86_64", "amd64"):
-        # onnxruntime 1.x on x86-64 has no float16 Mul/Div CPU kernels: it inserts Casts.
+        # onnxruntime on x86-64 has no float16 Mul/Div CPU kernels: it inserts Casts.
         assert ops == ["Cast", "Mul", "Div", "Cast"] and y[0] == 300.0
-    else:  # ARM builds may run float16 kernels natively: then 300 * 300 overflows
+        assert islands == {"Div": 1, "Mul": 1}
+    else:  # ARM64 builds may run float16 kernels natively: then 300 * 300 overflows
         assert (y[0] == 300.0) == ("Cast" in ops), (ort.__version__, ops, y)
     assert graphs.ops_after_loading("float32") == ["Mul", "Div"]
+    assert graphs.float32_islands(graphs.square_then_divide_bytes("float32")) == {}
+
+
+def test_the_float16_minilm_runs_its_matmuls_in_float32_on_x86_cpu(encoder):
+    from demos.models import load_encoder
+
+    islands = graphs.float32_islands(load_encoder(dtype="float16").model_path.read_bytes())
+    assert graphs.float32_islands(encoder.model_path.read_bytes()) == {}
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert islands["MatMul"] == 48 and islands["LayerNormalization"] == 13
 
 
 def test_drift_counts_swapped_neighbours():
@@ -271,3 +315,216 @@ def test_float16_minilm_drifts_a_little_from_float32(encoder):
     result = drift.compare(encoder.encode(texts), load_encoder(dtype="float16").encode(texts))
     assert 1e-6 < result.max_abs_diff < 1e-2
     assert float(np.max(result.cosine_change)) < 1e-4
+
+
+def test_bfloat16_has_float32s_range_and_integers_exact_only_to_256():
+    import ml_dtypes
+
+    bf16 = ml_dtypes.bfloat16
+    info = ml_dtypes.finfo(bf16)
+    assert float(info.max) > 3.38e38 and info.nmant + 1 == 8 and float(info.eps) == 2**-7
+    values = np.array([70000.0, 256.0, 257.0, 1e-40]).astype(bf16).astype(np.float64)
+    assert values[0] == 70144.0 and values[1] == 256.0 and values[2] == 256.0
+    assert np.unique(np.arange(257).astype(bf16).astype(np.float64)).size == 257  # 0..256 exact
+    assert np.unique(np.arange(258).astype(bf16).astype(np.float64)).size == 257  # 257 merges
+    assert curves.distinct_integers("bfloat16", [0, 1000]).tolist() == [0.507, 0.129]
+    magnitudes, worst = curves.roundtrip_error("bfloat16")
+    assert np.all(np.isfinite(worst[magnitudes < 1e38]))
+
+
+# --- int8 quantization and the model budget ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def int8_models():
+    """Both quantizations of the real MiniLM (cached on disk after the first run)."""
+    return {impl: quantized.load_int8_encoder(impl) for impl in (broken, fixed)}
+
+
+def test_int8_model_is_cached_beside_the_float32_one_and_keyed_by_the_quantizer(int8_models):
+    from demos.models import load_encoder
+
+    reference = load_encoder().model_path
+    for impl, encoder in int8_models.items():
+        name = encoder.model_path.name
+        assert encoder.model_path.parent == reference.parent
+        assert name.startswith(reference.name.split("-float32-")[0] + "-int8-")
+        assert f"-int8-{impl.__name__.rsplit('.', 1)[-1]}-" in name and ort.__version__ in name
+        ops = quantized.quantized_ops(encoder)
+        assert ops["MatMulInteger"] == 36 and ops["DynamicQuantizeLinear"] > 0
+    assert quantized.load_int8_encoder(fixed) is int8_models[fixed]
+
+
+def test_int8_drifts_far_more_than_float16_and_per_channel_scales_shrink_it(encoder, int8_models):
+    texts = list(SENTENCES)
+    reference = encoder.encode(texts)
+    per_tensor = drift.compare(reference, int8_models[broken].encode(texts))
+    per_channel = drift.compare(reference, int8_models[fixed].encode(texts))
+    assert per_tensor.cosine_change.max() > 1e-3 and per_channel.cosine_change.max() > 1e-4
+    assert per_channel.cosine_change.max() < per_tensor.cosine_change.max()
+
+
+def test_model_budget_refuses_per_tensor_int8_and_names_the_text(encoder, int8_models):
+    texts = list(SENTENCES)
+    reference = encoder.encode(texts)
+    with pytest.raises(PrecisionError, match=r"^texts\[\d+\] moved by 1 - cos = [\d.e-]+ in int8 "
+                                             r"\(budget 0.001\); \d+ of 48 texts over budget$"):
+        drift.check_embeddings(reference, int8_models[broken].encode(texts),
+                               max_cosine_change=1e-3, label="int8")
+    same = drift.check_embeddings(reference, reference, max_cosine_change=1e-12,
+                                  groups=topic_of_each())
+    assert same.top1_changed == 0
+
+
+def test_model_budget_checks_that_neighbours_keep_their_group():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(2, 16))
+    ref = np.repeat(centres, 3, axis=0) + 0.01 * rng.normal(size=(6, 16))
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    groups = ["a"] * 3 + ["b"] * 3
+    swapped = ref[[3, 1, 2, 0, 4, 5]]  # texts 0 and 3 trade places: each lands in the other group
+    with pytest.raises(PrecisionError, match=r"nearest neighbour left its group 'a' in candidate"):
+        drift.check_embeddings(ref, swapped, max_cosine_change=1.0 - 1e-9, groups=groups)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"max_cosine_change": -0.1}, r"^max_cosine_change must be a number in \[0, 1\), got -0.1$"),
+     ({"max_cosine_change": True}, r"^max_cosine_change must be a number in \[0, 1\), got True$"),
+     ({"max_cosine_change": 0.1, "groups": ["a"]},
+      r"^groups must have one label per text \(4\), got 1$")],
+    ids=["negative", "bool", "groups-length"],
+)
+def test_model_budget_rejects_bad_arguments(kwargs, message):
+    ref = np.eye(4, dtype=np.float32)
+    with pytest.raises(ValueError, match=message):
+        drift.check_embeddings(ref, ref, **kwargs)
+
+
+# --- version probes -------------------------------------------------------------------------
+
+def test_version_probes_answer_every_question_and_match_this_numpy():
+    seen = versions.observe()
+    assert set(seen) == set(versions.PROBES)
+    assert all(isinstance(v, str) and v for v in seen.values())
+    # NEP 50 (numpy >= 2): Python scalars are weak, numpy scalars are not.
+    numpy2 = int(np.__version__.split(".")[0]) >= 2
+    assert seen["float32_scalar_times_python_float"] == (
+        "gives float32" if numpy2 else "gives float64")
+    assert seen["float32_array_plus_float64_scalar"] == (
+        "gives float64" if numpy2 else "gives float32")
+    assert seen["float32_sum_rounding"].startswith("error below 1e-6")
+    assert seen["float32_cumsum_rounding"].startswith("error above 1e-6")
+    assert seen["onnxruntime_float64_feed"] == "raises InvalidArgument"
+    assert seen["onnxruntime_list_feed"].startswith("converts to float32 silently")
+
+
+# --- exercises: every stub fails its check, every solution passes ---------------------------
+
+class NaiveRunningMean:
+    """The exercise 1.1 stub: a float32 total, every addition rounded to it."""
+
+    def __init__(self):
+        self._total = np.float32(0.0)
+        self._count = 0
+
+    def add(self, batch):
+        values = np.asarray(batch, dtype=np.float32)
+        self._total += values.sum(dtype=np.float32)
+        self._count += values.size
+
+    @property
+    def count(self):
+        return self._count
+
+    def total(self):
+        return np.float32(self._total)
+
+    def mean(self):
+        return np.float32(self._total / self._count)
+
+
+class KahanRunningMean(NaiveRunningMean):
+    """The exercise 1.1 solution: compensated summation, float32 state only."""
+
+    def __init__(self):
+        super().__init__()
+        self._carry = np.float32(0.0)
+
+    def add(self, batch):
+        values = np.asarray(batch, dtype=np.float32)
+        y = values.sum(dtype=np.float32) - self._carry
+        t = np.float32(self._total + y)
+        self._carry = np.float32((t - self._total) - y)
+        self._total = t
+        self._count += values.size
+
+
+class Float64RunningMean(NaiveRunningMean):
+    """Copying fixed.RunningMean: right numbers, but float64 state the exercise forbids."""
+
+    def __init__(self):
+        super().__init__()
+        self._total = 0.0
+
+    def add(self, batch):
+        self._total += float(np.asarray(batch, dtype=np.float64).sum())
+        self._count += np.asarray(batch).size
+
+
+def test_exercise_1_1_stub_fails_float64_copy_fails_kahan_passes():
+    stub = exercises.check_1(NaiveRunningMean)
+    assert not stub and stub.message.startswith("2 of 2 streams off by more than 1e-06")
+    copied = exercises.check_1(Float64RunningMean)
+    assert not copied and "_total" in copied.message
+    assert exercises.check_1(KahanRunningMean).passed
+
+
+def bfloat16_stub(values, rtol=None):
+    import ml_dtypes
+
+    return np.asarray(values).astype(ml_dtypes.bfloat16)
+
+
+def bfloat16_solution(values, rtol=None):
+    import ml_dtypes
+
+    x = np.asarray(values, dtype=np.float64)
+    info = ml_dtypes.finfo(ml_dtypes.bfloat16)
+    rtol = float(info.eps) if rtol is None else rtol
+    with np.errstate(over="ignore", under="ignore"):
+        out = x.astype(ml_dtypes.bfloat16)
+    back = out.astype(np.float64)
+    if np.any(np.isfinite(x) & ~np.isfinite(back)):
+        raise ValueError("overflow")
+    if np.all(x == np.round(x)) and np.any(np.abs(x) > 2 ** (info.nmant + 1)):
+        raise ValueError("integer out of the exact range")
+    if np.any(np.abs(back - x) > rtol * np.abs(x)):
+        raise ValueError("rounding over budget")
+    return out
+
+
+def test_exercise_1_2_stub_fails_and_checked_bfloat16_cast_passes():
+    stub = exercises.check_2(bfloat16_stub)
+    assert not stub and stub.message.startswith("4 of 8 cases right")
+    assert exercises.check_2(bfloat16_solution).passed
+    assert not exercises.check_2(lambda v: fixed.to_model_input(v, "float16")).passed
+
+
+def int8_stub(values, scale):
+    return (np.asarray(values) / scale).astype(np.int8)
+
+
+def int8_solution(values, scale):
+    q = np.rint(np.asarray(values, dtype=np.float64) / scale)
+    if not np.all(np.isfinite(q)) or np.any((q < -128) | (q > 127)):
+        raise ValueError("out of int8 range")
+    return q.astype(np.int8)
+
+
+def test_exercise_1_3_stub_fails_and_rounding_refusing_quantizer_passes():
+    stub = exercises.check_3(int8_stub)
+    assert not stub and stub.message.startswith("1 of 6 cases right")
+    clipping = exercises.check_3(
+        lambda v, s: np.clip(np.rint(np.asarray(v) / s), -128, 127).astype(np.int8))
+    assert not clipping and "in silence" in clipping.message
+    assert exercises.check_3(int8_solution).passed

@@ -9,8 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from demos.precision.errors import PrecisionError
+from demos.precision.quantized import quantize_bytes
 
-__all__ = ["PrecisionError", "RunningMean", "softmax", "to_model_input"]
+__all__ = ["PrecisionError", "RunningMean", "quantize_int8", "softmax", "to_model_input"]
 
 
 def to_model_input(
@@ -68,3 +69,11 @@ def softmax(logits: npt.ArrayLike, axis: int = -1) -> npt.NDArray[np.floating]:
     x = np.asarray(logits)
     e = np.exp(x)  # PITFALL: float16 exp overflows to inf at 11.09, float32 at 88.72
     return e / e.sum(axis=axis, keepdims=True)  # inf / inf = NaN
+
+
+def quantize_int8(model: bytes) -> bytes:
+    """An ONNX model with int8 MatMul weights (``quantize_dynamic``), as bytes.
+
+    Activations are quantized to uint8 at run time, per call, from their own range.
+    """
+    return quantize_bytes(model, per_channel=False)  # PITFALL: one scale for a whole matrix

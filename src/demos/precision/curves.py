@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import ml_dtypes  # also registers "bfloat16" as a numpy dtype name
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["accumulation_error", "distinct_integers", "roundtrip_error"]
+__all__ = ["accumulation_error", "distinct_integers", "overflow_threshold", "roundtrip_error"]
 
 Floats = npt.NDArray[np.float64]
+
+
+def overflow_threshold(dtype: str) -> float:
+    """The smallest float64 that becomes ``inf`` in ``dtype``: the largest finite value plus
+    half a step (65520 for float16), computed in float64 so nothing overflows on the way."""
+    info = ml_dtypes.finfo(np.dtype(dtype))
+    step = 2.0 ** (info.maxexp - 1 - info.nmant)  # the spacing just below the largest value
+    return float(info.max) + step / 2
 
 
 def roundtrip_error(
@@ -17,6 +26,8 @@ def roundtrip_error(
     seed: int = 0,
 ) -> tuple[Floats, Floats]:
     """Worst relative error of ``float64 -> dtype -> float64`` in log-spaced magnitude bins.
+
+    ``dtype`` is ``"float16"``, ``"bfloat16"`` (via ml_dtypes) or ``"float32"``.
 
     Returns ``(magnitudes, worst)``: each bin's lower edge and the worst error of
     ``per_bin`` seeded random values in it. A value that becomes inf counts as ``inf``; one
@@ -39,7 +50,7 @@ def distinct_integers(dtype: str, starts: Sequence[int], window: int = 1000) -> 
     for start in starts:
         ids = np.arange(int(start), int(start) + window, dtype=np.int64)
         with np.errstate(over="ignore"):
-            cast = ids.astype(dtype)
+            cast = ids.astype(dtype).astype(np.float64)
         kept = np.unique(cast[np.isfinite(cast)]).size
         out.append(kept / window)
     return np.array(out)

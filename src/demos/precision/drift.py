@@ -1,13 +1,22 @@
-"""How far a float16 model drifts from its float32 original, and whether any ranking changes."""
+"""How far a lower-precision model drifts from its float32 original, and the budget it must meet.
+
+:func:`compare` measures (per-text cosine, pairwise similarities, rankings);
+:func:`check_embeddings` is the gate: a declared budget, checked before a float16 or int8
+model replaces the float32 one, failing with a :class:`PrecisionError` that names the text.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Drift", "compare"]
+from demos.precision.errors import PrecisionError
+
+__all__ = ["Drift", "check_embeddings", "compare", "group_of_nearest"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +82,66 @@ def compare(reference: npt.ArrayLike, candidate: npt.ArrayLike) -> Drift:
         swapped_pairs=swaps,
         min_gap=min(gaps),
     )
+
+
+def group_of_nearest(embeddings: npt.ArrayLike, groups: Sequence[object]) -> list[object]:
+    """For each text, the group (topic) of its nearest other text by cosine similarity."""
+    e = np.asarray(embeddings, dtype=np.float64)
+    sim = e @ e.T
+    np.fill_diagonal(sim, -np.inf)
+    return [groups[j] for j in np.argmax(sim, axis=1)]
+
+
+def check_embeddings(
+    reference: npt.ArrayLike,
+    candidate: npt.ArrayLike,
+    *,
+    max_cosine_change: float,
+    groups: Sequence[object] | None = None,
+    label: str = "candidate",
+) -> Drift:
+    """The precision budget for a whole model: raise unless ``candidate`` stays within it.
+
+    Args:
+        reference: the float32 model's embeddings of a fixed set of texts (unit rows).
+        candidate: the lower-precision model's embeddings of the same texts.
+        max_cosine_change: the budget per text: ``1 - cos(reference, candidate) <= this``.
+        groups: optional label per text (a topic); then every text whose float32 nearest
+            neighbour is in its own group must keep a nearest neighbour of its own group.
+        label: what the candidate is, for the message (``"int8"``).
+
+    Returns:
+        The :class:`Drift`, when the budget holds.
+
+    Raises:
+        PrecisionError: naming the worst text, its cosine and the budget.
+        ValueError: a bad budget, or ``groups`` of the wrong length.
+    """
+    if isinstance(max_cosine_change, bool) or not isinstance(max_cosine_change, (int, float)) \
+            or not (math.isfinite(max_cosine_change) and 0 <= max_cosine_change < 1):
+        raise ValueError(f"max_cosine_change must be a number in [0, 1), got {max_cosine_change!r}")
+    found = compare(reference, candidate)
+    n = len(found.reference)
+    if groups is not None and len(groups) != n:
+        raise ValueError(f"groups must have one label per text ({n}), got {len(groups)}")
+    worst = int(np.argmax(found.cosine_change))
+    over = int(np.count_nonzero(found.cosine_change > max_cosine_change))
+    change = float(found.cosine_change[worst])
+    if over:
+        raise PrecisionError(
+            f"texts[{worst}] moved by 1 - cos = {change:.3g} in {label} (budget "
+            f"{max_cosine_change:g}); {over} of {n} texts over budget",
+            index=(worst,), before=1.0, after=1.0 - change, reason="embedding",
+        )
+    if groups is not None:
+        was = group_of_nearest(found.reference, groups)
+        now = group_of_nearest(found.candidate, groups)
+        lost = [i for i in range(n) if was[i] == groups[i] and now[i] != groups[i]]
+        if lost:
+            raise PrecisionError(
+                f"texts[{lost[0]}]'s nearest neighbour left its group {groups[lost[0]]!r} in "
+                f"{label}; {len(lost)} of {n} texts lost their group's nearest neighbour",
+                index=(lost[0],), before=1.0, after=1.0 - float(found.cosine_change[lost[0]]),
+                reason="ranking",
+            )
+    return found

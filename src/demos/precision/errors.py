@@ -13,7 +13,8 @@ class PrecisionError(ValueError):
         index: where the worst element is, as an index tuple into the input.
         before: that element's value before the cast (a Python int or float).
         after: its value after the cast, widened exactly to a Python float.
-        reason: ``"overflow"``, ``"underflow"``, ``"integer"`` or ``"rounding"``.
+        reason: ``"overflow"``, ``"underflow"``, ``"integer"`` or ``"rounding"`` for a cast;
+            ``"embedding"`` or ``"ranking"`` for a model's budget (``drift.check_embeddings``).
     """
 
     def __init__(

@@ -11,8 +11,10 @@ import numpy.typing as npt
 
 from demos.precision.budget import as_numbers, check_budget, target_dtype, tolerance
 from demos.precision.errors import PrecisionError
+from demos.precision.quantized import quantize_bytes
 
-__all__ = ["PrecisionError", "RunningMean", "softmax", "to_model_input"]
+__all__ = ["PrecisionError", "RunningMean", "quantize_int8", "softmax", "to_model_input"]
+
 
 def to_model_input(
     values: npt.ArrayLike,
@@ -91,3 +93,12 @@ def softmax(logits: npt.ArrayLike, axis: int = -1) -> npt.NDArray[np.floating]:
         raise ValueError(f"axis must be in [{-x.ndim}, {x.ndim}), got {axis!r}")
     e = np.exp(x - x.max(axis=axis, keepdims=True))  # FIX: the largest exponent is 0
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def quantize_int8(model: bytes) -> bytes:
+    """An ONNX model with int8 MatMul weights (``quantize_dynamic``), as bytes.
+
+    Activations are quantized to uint8 at run time, per call, from their own range. Gate
+    the result on a declared budget before serving it (``budget.check_embeddings``).
+    """
+    return quantize_bytes(model, per_channel=True)  # FIX: one scale per output channel

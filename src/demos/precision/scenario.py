@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from demos import knobs
 from demos.harness import bounded
 from demos.precision.timing import bench
 from demos.report import Report
@@ -43,6 +44,7 @@ class Check:
     error: float  # the measured error (relative, or absolute for softmax); nan if it raised
     detail: str  # one line: what came out, or the exception's message
     count: int = 0  # values hit: became inf, became 0, ids merged, probabilities not finite
+    budget: float = math.nan  # the error this check allows (same unit as ``error``)
 
 
 def hazards(dtype: str = "float16", seed: int = 0) -> dict[str, np.ndarray]:
@@ -71,8 +73,8 @@ def checks(
 ) -> list[Check]:
     """Run every check against ``impl`` (a module with the names broken/fixed export)."""
     target = _dtype(dtype)
-    _positive("stream_length", stream_length)
-    _positive("batch_size", batch_size)
+    knobs.integer("stream_length", stream_length)
+    knobs.integer("batch_size", batch_size)
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value != 0):
         raise ValueError(f"value must be a finite non-zero number, got {value!r}")
     eps = float(np.finfo(target).eps)
@@ -109,16 +111,17 @@ def checks(
     return found
 
 
-def run(impl: ModuleType, *, timeout_s: float = 60.0, **knobs: Any) -> Report:
+def run(impl: ModuleType, *, timeout_s: float = 60.0, **options: Any) -> Report:
     """Run :func:`checks` under a time bound; manifested when any check went silently wrong.
 
     Knobs: ``dtype`` ("float16" or "float32"), ``stream_length``, ``batch_size``, ``value``,
     ``max_logit``, ``seed``; see :func:`checks`.
     """
-    name = getattr(impl, "NAME", None) or impl.__name__.rsplit(".", 1)[-1]
+    name = knobs.impl_name(impl)
+    timeout_s = knobs.seconds("timeout_s", timeout_s)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)  # count every one, not the first
-        outcome = bounded(checks, timeout_s, impl, name=f"precision-{name}", **knobs)
+        outcome = bounded(checks, timeout_s, impl, name=f"precision-{name}", **options)
     if outcome.hung:
         return Report("precision", name, True, f"hung for {timeout_s:g} s", {"hung": True})
     found: list[Check] = outcome.unwrap()
@@ -170,16 +173,9 @@ def _attempt(name: str, job: Any, budget: float, ordinary: bool = False) -> Chec
         error, detail, count = job()
     except Exception as exc:  # any exception is loud: the verdict records it
         verdict: Verdict = "false alarm" if ordinary else "loud"
-        return Check(name, verdict, math.nan, f"{type(exc).__name__}: {exc}")
-    return Check(name, "silent" if not error <= budget else "ok", error, detail, count)
+        return Check(name, verdict, math.nan, f"{type(exc).__name__}: {exc}", budget=budget)
+    return Check(name, "silent" if not error <= budget else "ok", error, detail, count, budget)
 
 
 def _dtype(dtype: str) -> np.dtype:
-    if dtype not in ("float16", "float32"):
-        raise ValueError(f"dtype must be 'float16' or 'float32', got {dtype!r}")
-    return np.dtype(dtype)
-
-
-def _positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return np.dtype(knobs.choice("dtype", dtype, ("float16", "float32")))

@@ -6,7 +6,7 @@ situation where a small numerical drift can reorder a nearest-neighbour ranking.
 
 from __future__ import annotations
 
-__all__ = ["SENTENCES"]
+__all__ = ["SENTENCES", "TOPICS", "topic_of_each"]
 
 SENTENCES: tuple[str, ...] = (
     # refunds
@@ -66,3 +66,13 @@ SENTENCES: tuple[str, ...] = (
     "How many hours of sleep do adults need?",
     "Regular exercise lowers blood pressure.",
 )
+
+#: The eight topics, in the order their six texts appear in SENTENCES.
+TOPICS: tuple[str, ...] = ("refunds", "passwords", "shipping", "weather", "cooking", "football",
+                           "programming", "health")
+
+
+def topic_of_each() -> list[str]:
+    """The topic of each text of SENTENCES, in order (six texts per topic)."""
+    per_topic = len(SENTENCES) // len(TOPICS)
+    return [TOPICS[i // per_topic] for i in range(len(SENTENCES))]

@@ -1,0 +1,111 @@
+"""The running example in int8: all-MiniLM-L6-v2 through ``quantize_dynamic``, cached on disk.
+
+Dynamic quantization stores every MatMul weight as int8 (one scale per matrix, or per
+output channel), and quantizes each activation to uint8 at run time, per call, from its
+own range. Nothing ships in int8: this module quantizes the book's float32 conversion (from
+:mod:`demos.models`) with an implementation's ``quantize_int8`` once, and caches the result
+beside the float32 file, keyed like it (the weights' hash, the converter version) plus the
+implementation's name and the onnxruntime version that quantized it, so a different
+quantizer builds a new file instead of reusing a stale one.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+from types import ModuleType
+
+import onnx
+import onnxruntime as ort
+
+from demos import knobs
+from demos.models.cache import CachedFile, cache_dir, load_or_build
+from demos.models.convert import CONVERTER_VERSION
+from demos.models.encoder import Encoder, load_encoder, make_session, make_tokenizer
+from demos.models.source import model_files
+
+__all__ = ["int8_file_name", "load_int8_encoder", "quantize_bytes", "quantized_ops",
+           "was_built_in_this_process"]
+
+
+def int8_file_name(name: str, weights_sha256: str, variant: str) -> str:
+    """The int8 model's cache file name: the float32 file's key plus the quantizer."""
+    return (f"{name}-{weights_sha256[:16]}-int8-{variant}-c{CONVERTER_VERSION}"
+            f"-ort{ort.__version__}.onnx")
+
+
+def quantize_bytes(model: bytes, *, per_channel: bool) -> bytes:
+    """``quantize_dynamic`` with int8 weights, bytes in and out (work files in a temp folder)."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory(prefix="precision-int8-") as folder:
+        source, target = Path(folder) / "float32.onnx", Path(folder) / "int8.onnx"
+        source.write_bytes(model)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # it logs "consider pre-processing" on the root logger
+        try:
+            quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=per_channel)
+        finally:
+            root.setLevel(level)
+        return target.read_bytes()
+
+
+# Guards _encoders: one int8 Encoder per (implementation, threads, cache folder) per process.
+# Held during the quantization, so two threads asking at once get the same Encoder.
+_lock = threading.Lock()
+_encoders: dict[tuple[str, int | None, Path], tuple[Encoder, CachedFile]] = {}
+
+
+def load_int8_encoder(impl: ModuleType, *, intra_op_threads: int | None = None) -> Encoder:
+    """The real MiniLM quantized by ``impl.quantize_int8``, on first use; then from the cache.
+
+    Args:
+        impl: a module (or namespace) with ``quantize_int8(model: bytes) -> bytes``; its
+            name (:func:`demos.knobs.impl_name`) is part of the cache key.
+        intra_op_threads: onnxruntime threads per call; None = CPUs available.
+
+    Concurrency: safe from any thread; the first call per implementation and cache folder
+    blocks for the quantization (a few seconds), later calls return the same Encoder.
+    """
+    return _load(impl, intra_op_threads)[0]
+
+
+def was_built_in_this_process() -> bool:
+    """True if this process had to quantize (the cache was cold); for the notebook's note."""
+    return any(cached.built for _, cached in _encoders.values())
+
+
+def _load(impl: ModuleType, intra_op_threads: int | None) -> tuple[Encoder, CachedFile]:
+    variant = knobs.impl_name(impl)
+    key = (variant, intra_op_threads, cache_dir())
+    with _lock:
+        if key not in _encoders:
+            files = model_files()
+            reference = load_encoder(intra_op_threads=intra_op_threads)
+            cached = load_or_build(
+                int8_file_name(reference.name, files.weights_sha256, variant),
+                lambda: impl.quantize_int8(reference.model_path.read_bytes()),
+            )
+            encoder = Encoder(
+                tokenizer=make_tokenizer(files.tokenizer_json, files.max_seq_length),
+                session=make_session(cached.data, intra_op_threads),
+                model_path=cached.path,
+                max_seq_length=files.max_seq_length,
+                tokenizer_json=files.tokenizer_json,
+                dtype=f"int8 ({variant})",
+                name=reference.name,
+            )
+            _encoders[key] = (encoder, cached)
+        return _encoders[key]
+
+
+def quantized_ops(encoder: Encoder) -> dict[str, int]:
+    """How many nodes of each type the int8 model file has (MatMulInteger, DynamicQuantize…)."""
+    counts: dict[str, int] = {}
+    for node in onnx.load_from_string(encoder.model_path.read_bytes()).graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return dict(sorted(counts.items()))
