@@ -2,7 +2,8 @@
 
 Every name and array goes to ``session.run`` as given, so onnxruntime is the only check,
 and outputs are asked for with ``None`` (all of them, in graph order) and paired with the
-names the caller expects by position.
+names the caller expects by position. Models and tokenizer files are opened as they come,
+so a file written by a newer exporter meets the runtime's own load error, or none.
 """
 
 from __future__ import annotations
@@ -12,10 +13,28 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import onnxruntime as ort
+import tokenizers
 
+from demos.input_contract.runtime import RuntimeMismatchError
 from demos.input_contract.signature import ContractError, Signature, read_signature
 
-__all__ = ["ContractError", "ModelContract"]
+__all__ = ["ContractError", "ModelContract", "RuntimeMismatchError", "open_session",
+           "open_tokenizer"]
+
+
+def open_session(model: bytes) -> ort.InferenceSession:
+    """An onnxruntime CPU session for ``model``, a serialized ONNX model."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    # PITFALL: a model newer than this runtime is first noticed by onnxruntime's load error
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def open_tokenizer(text: str) -> tokenizers.Tokenizer:
+    """The tokenizer described by ``text``, the contents of a tokenizer.json."""
+    # PITFALL: an unknown type fails in serde's words; an unknown field is dropped silently
+    return tokenizers.Tokenizer.from_str(text)
 
 
 class ModelContract:

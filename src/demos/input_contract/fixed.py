@@ -3,7 +3,8 @@
 Every feed is checked against what the session declares *before* the run: names (with a
 did-you-mean), element types (never cast silently), ranks, fixed sizes, dynamic sizes
 shared between inputs, and overridable initializers left out. Outputs are asked for by
-name, so they cannot come back in an order the caller did not expect.
+name, so they cannot come back in an order the caller did not expect. Models and tokenizer
+files are checked against what the installed runtime reads before they are opened.
 """
 
 from __future__ import annotations
@@ -14,10 +15,45 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import onnxruntime as ort
+import tokenizers
 
+from demos.input_contract.runtime import RuntimeMismatchError, check_model, check_tokenizer_json
 from demos.input_contract.signature import ContractError, Signature, TensorSpec, read_signature
 
-__all__ = ["ContractError", "ModelContract"]
+__all__ = ["ContractError", "ModelContract", "RuntimeMismatchError", "open_session",
+           "open_tokenizer"]
+
+
+def open_session(model: bytes) -> ort.InferenceSession:
+    """An onnxruntime CPU session for ``model``, a serialized ONNX model.
+
+    Raises:
+        RuntimeMismatchError: naming the model's IR version, opset or operator, what this
+            onnxruntime reads, and what to upgrade.
+        TypeError: if ``model`` is not bytes.
+    """
+    if not isinstance(model, bytes):
+        raise TypeError(f"model must be bytes (a serialized ONNX model), "
+                        f"got {type(model).__name__}")
+    check_model(model)  # FIX: compare the model's versions with what this runtime reads, first
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def open_tokenizer(text: str) -> tokenizers.Tokenizer:
+    """The tokenizer described by ``text``, the contents of a tokenizer.json.
+
+    Raises:
+        RuntimeMismatchError: for a format version, a component type or a field this
+            tokenizers does not know, naming it and what to upgrade.
+        TypeError: if ``text`` is not a str.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be the str contents of a tokenizer.json, "
+                        f"got {type(text).__name__}")
+    return check_tokenizer_json(text)  # FIX: refuse what this tokenizers would misread
 
 
 class ModelContract:

@@ -8,6 +8,11 @@
   Its input has a static last dimension (4).
 * :func:`pair_scorer`: two inputs that share the dynamic dimensions ``batch`` and ``n``;
   feeds that disagree on them can broadcast instead of failing.
+* :func:`needs_extension`: a text-cleaning graph whose one operator lives in the
+  ``ai.onnx.contrib`` domain (onnxruntime-extensions), which plain onnxruntime lacks.
+
+:func:`stamped` gives a copy of any model that claims a newer IR version or opset, as a file
+written by a newer exporter would.
 
 Each returns a checked :class:`onnx.ModelProto`; :func:`session` opens any model on the CPU.
 """
@@ -19,7 +24,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["SPAN_WEIGHTS", "pair_scorer", "session", "span_head", "temperature_classifier"]
+__all__ = ["SPAN_WEIGHTS", "needs_extension", "pair_scorer", "session", "span_head", "stamped",
+           "temperature_classifier"]
 
 #: The span head's projection: column 0 scores span starts, column 1 span ends.
 SPAN_WEIGHTS = np.array([[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0], [1.0, 1.0]], np.float32)
@@ -47,8 +53,18 @@ def temperature_classifier(default_temperature: float = 1.0) -> onnx.ModelProto:
     return _model(graph)
 
 
-def span_head() -> onnx.ModelProto:
-    """``hidden`` float32 [batch, sequence, 4] → ``start_logits``, ``end_logits``, same shape."""
+def span_head(*, mislabelled: bool = False,
+              weights: np.ndarray | None = None) -> onnx.ModelProto:
+    """``hidden`` float32 [batch, sequence, 4] → ``start_logits``, ``end_logits``, same shape.
+
+    With ``mislabelled=True`` the graph's output *names* are swapped, as an exporter that
+    applies a list of names by position to outputs in another order leaves them: the output
+    called ``start_logits`` holds the end scores. Asking by name cannot see it.
+    ``weights`` (float32 [4, 2]) replaces :data:`SPAN_WEIGHTS`.
+    """
+    w = SPAN_WEIGHTS if weights is None else np.asarray(weights, np.float32)
+    if w.shape != (4, 2):
+        raise ValueError(f"weights must have shape (4, 2), got {w.shape}")
     nodes = [
         helper.make_node("MatMul", ["hidden", "span_weights"], ["logits"], name="project"),
         helper.make_node("Split", ["logits", "split_sizes"], ["start3", "end3"], name="split",
@@ -61,7 +77,8 @@ def span_head() -> onnx.ModelProto:
         [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "sequence", 4])],
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", "sequence"])
          for n in ("start_logits", "end_logits")],
-        [numpy_helper.from_array(SPAN_WEIGHTS, "span_weights"),
+        [numpy_helper.from_array(np.ascontiguousarray(w[:, ::-1] if mislabelled else w),
+                                 "span_weights"),
          numpy_helper.from_array(np.array([1, 1], np.int64), "split_sizes"),
          numpy_helper.from_array(np.array([-1], np.int64), "last_axis")],
     )
@@ -81,6 +98,36 @@ def pair_scorer() -> onnx.ModelProto:
         [numpy_helper.from_array(np.array([-1], np.int64), "last_axis")],
     )
     return _model(graph)
+
+
+def needs_extension() -> onnx.ModelProto:
+    """``text`` string [batch] → ``clean``: ``StringRegexReplace`` from ``ai.onnx.contrib``."""
+    graph = helper.make_graph(
+        [helper.make_node("StringRegexReplace", ["text", "pattern", "rewrite"], ["clean"],
+                          name="squeeze_spaces", domain="ai.onnx.contrib")],
+        "needs_extension",
+        [helper.make_tensor_value_info("text", TensorProto.STRING, ["batch"])],
+        [helper.make_tensor_value_info("clean", TensorProto.STRING, ["batch"])],
+        [helper.make_tensor("pattern", TensorProto.STRING, [1], [b"\\s+"]),
+         helper.make_tensor("rewrite", TensorProto.STRING, [1], [b" "])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                   helper.make_opsetid("ai.onnx.contrib", 1)],
+                             ir_version=8, producer_name="demos.input_contract.graphs")
+
+
+def stamped(model: onnx.ModelProto, *, ir_version: int | None = None,
+            opset: int | None = None) -> bytes:
+    """``model`` serialized, claiming ``ir_version`` and/or ai.onnx ``opset`` instead of its own."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    if ir_version is not None:
+        copy.ir_version = ir_version
+    if opset is not None:
+        for entry in copy.opset_import:
+            if entry.domain in ("", "ai.onnx"):
+                entry.version = opset
+    return copy.SerializeToString()
 
 
 def session(model: onnx.ModelProto, *, log_severity: int = 3) -> ort.InferenceSession:

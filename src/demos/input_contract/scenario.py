@@ -1,11 +1,18 @@
-"""Drive a ModelContract through a catalogue of feeding mistakes and judge each outcome.
+"""Drive a ModelContract through a catalogue of mistakes and judge each outcome.
 
-Each case takes a correct call (feeds, the outputs wanted, and the answer onnxruntime gives
-for it) and makes one mistake a real caller makes. The outcome is one of:
+A *feed* case (:class:`Case`) takes a correct call (feeds, the outputs wanted, and the answer
+onnxruntime gives for it) and makes one mistake a real caller makes. A *load* case
+(:class:`LoadCase`) opens a file written for a newer runtime than the one installed (an IR
+version, an opset, an operator, a tokenizer.json type or field it does not know) with the
+implementation's ``open_session`` or ``open_tokenizer``. The outcome is one of:
 
-* ``"clear error"``: it raised, and the message names what a reader needs to fix it;
+* ``"clear error"``: the contract's own error (a ``ContractError``) raised before the run,
+  whose message names what a reader needs to fix it;
+* ``"named by runtime"``: onnxruntime (or tokenizers) raised, naming the problem, but not
+  through the contract: its words, its exception type, possibly after the run started;
 * ``"unclear error"``: it raised, but the message does not name the problem;
-* ``"silent wrong"``: it returned, and the result differs from the right one;
+* ``"silent wrong"``: it returned, and the result differs from the right one (for a load
+  case: it opened a file it cannot fully read);
 * ``"correct"``: it returned the right result anyway (a fixed contract asks by name).
 
 The pitfall *manifests* when any mistake ends silent or unclear.
@@ -14,6 +21,7 @@ The pitfall *manifests* when any mistake ends silent or unclear.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,12 +30,15 @@ from typing import Any
 
 import numpy as np
 
+from demos import knobs
 from demos.harness import bounded
-from demos.input_contract import broken, fixed, graphs
+from demos.input_contract import broken, fixed, graphs, runtime
 from demos.input_contract.native_log import capture_native_stderr
+from demos.input_contract.signature import ContractError
 from demos.report import Report
 
-__all__ = ["CASES", "TEXTS", "Attempt", "Case", "attempt", "bench", "run"]
+__all__ = ["CASES", "FEED_CASES", "LOAD_CASES", "TEXTS", "VERDICTS", "Attempt", "Case",
+           "LoadCase", "attempt", "bench", "run", "verdict_of"]
 
 #: Three texts of different lengths, so that the batch is padded and the mask matters.
 TEXTS = ("A cat sat on the mat.", "Padding tokens must never count.",
@@ -35,6 +46,10 @@ TEXTS = ("A cat sat on the mat.", "Padding tokens must never count.",
          "padding added to make the batch rectangular.")
 CALL_TIMEOUT_S = 60.0
 MODELS = ("real", "tiny")
+VERDICTS = ("silent wrong", "unclear error", "named by runtime", "clear error", "correct")
+#: A component type and a field no tokenizers release has: what a newer release's file holds.
+FUTURE_MODEL_TYPE = "WordPieceV2"
+FUTURE_FIELD = "future_option"
 
 Call = tuple[dict[str, Any], list[str] | None, tuple[str, ...]]  # arrays, outputs, use_defaults
 
@@ -49,6 +64,26 @@ class Case:
     make: Callable[[dict[str, Any]], Call]
 
 
+@dataclass(frozen=True)
+class LoadCase:
+    """One file written for a newer runtime: what it is, what a clear error must name.
+
+    ``make(tokenizer_json)`` returns ``("model", bytes)`` or ``("tokenizer", text)``;
+    ``must_name()`` is computed from what this installation was *observed* to read.
+    """
+
+    model: str
+    mistake: str
+    must_name: Callable[[], tuple[str, ...]]
+    make: Callable[[str], tuple[str, Any]]
+
+
+def _future_tokenizer(text: str, **model_changes: Any) -> tuple[str, Any]:
+    data = json.loads(text)
+    data["model"] = {**data["model"], **model_changes}
+    return "tokenizer", json.dumps(data)
+
+
 def _replace(arrays: dict[str, Any], **changes: Any) -> Call:
     return {**arrays, **changes}, None, ()
 
@@ -57,7 +92,7 @@ def _rename(arrays: dict[str, Any], old: str, new: str) -> Call:
     return {new if k == old else k: v for k, v in arrays.items()}, None, ()
 
 
-CASES: dict[str, Case] = {
+FEED_CASES: dict[str, Case] = {
     "misspelt_name": Case("encoder", "feeds 'input_id' instead of 'input_ids'",
                           ("'input_id'", "input_ids"),
                           lambda a: _rename(a, "input_ids", "input_id")),
@@ -91,6 +126,34 @@ CASES: dict[str, Case] = {
     "swapped_outputs": Case("span_head", "asks for end_logits first, start_logits second",
                             (), lambda a: (a, ["end_logits", "start_logits"], ())),
 }
+#: Files written for a newer runtime than the installed one.
+LOAD_CASES: dict[str, LoadCase] = {
+    "ir_too_new": LoadCase(
+        "onnx", "opens a model stamped with an IR version one above what onnxruntime reads",
+        lambda: (f"IR version {runtime.max_ir_version() + 1}",
+                 f"up to IR version {runtime.max_ir_version()}", "upgrade onnxruntime"),
+        lambda _: ("model", graphs.stamped(graphs.span_head(),
+                                           ir_version=runtime.max_ir_version() + 1))),
+    "opset_too_new": LoadCase(
+        "onnx", "opens a model importing an ai.onnx opset one above what onnxruntime reads",
+        lambda: (f"opset {runtime.max_opset('') + 1} of ai.onnx",
+                 f"up to opset {runtime.max_opset('')}", "upgrade onnxruntime"),
+        lambda _: ("model", graphs.stamped(graphs.span_head(),
+                                           opset=runtime.max_opset("") + 1))),
+    "unknown_operator": LoadCase(
+        "onnx", "opens a model using an onnxruntime-extensions operator",
+        lambda: ("ai.onnx.contrib:StringRegexReplace", "register_custom_ops_library"),
+        lambda _: ("model", graphs.needs_extension().SerializeToString())),
+    "tokenizer_type_too_new": LoadCase(
+        "tokenizer", f"opens a tokenizer.json whose model type is {FUTURE_MODEL_TYPE!r}",
+        lambda: (f"model type {FUTURE_MODEL_TYPE!r}", "upgrade tokenizers"),
+        lambda text: _future_tokenizer(text, type=FUTURE_MODEL_TYPE)),
+    "tokenizer_field_too_new": LoadCase(
+        "tokenizer", f"opens a tokenizer.json whose model has a field {FUTURE_FIELD!r}",
+        lambda: (f"model.{FUTURE_FIELD}", "upgrade tokenizers"),
+        lambda text: _future_tokenizer(text, **{FUTURE_FIELD: True})),
+}
+CASES: dict[str, Case | LoadCase] = {**FEED_CASES, **LOAD_CASES}
 
 
 @dataclass(frozen=True)
@@ -105,13 +168,18 @@ class Attempt:
 
 
 @functools.cache
+def _encoder(model: str) -> Any:
+    from demos.models import load_encoder, tiny_encoder
+
+    return load_encoder() if model == "real" else tiny_encoder()
+
+
+@functools.cache
 def _setup(model: str, which: str) -> tuple[Any, dict[str, Any]]:
     """A session and the right arrays for it (cached: sessions are read-only)."""
     rng = np.random.default_rng(0)
     if which == "encoder":
-        from demos.models import load_encoder, tiny_encoder
-
-        encoder = load_encoder() if model == "real" else tiny_encoder()
+        encoder = _encoder(model)
         return encoder.session, encoder.feeds(list(TEXTS))
     if which == "temperature_classifier":
         arrays = {"logits": rng.normal(size=(4, 3)).astype(np.float32),
@@ -124,47 +192,76 @@ def _setup(model: str, which: str) -> tuple[Any, dict[str, Any]]:
     return graphs.session(getattr(graphs, which)()), arrays
 
 
-def attempt(impl: ModuleType, case: str, *, model: str = "real") -> Attempt:
-    """Make mistake ``case`` through ``impl.ModelContract`` and judge what came back."""
-    if case not in CASES:
-        raise ValueError(f"case must be one of {', '.join(CASES)}, got {case!r}")
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+def verdict_of(error: BaseException, must_name: tuple[str, ...],
+               own: type[BaseException] = ContractError) -> str:
+    """How clear an error is: the contract's own type *and* every fragment named is a
+    "clear error"; another type naming every fragment was "named by runtime"."""
+    message = str(error)
+    if not all(fragment in message for fragment in must_name):
+        return "unclear error"
+    return "clear error" if isinstance(error, own) else "named by runtime"
+
+
+def attempt(impl: ModuleType, case: str, *, model: str = "real",
+            timeout_s: float = CALL_TIMEOUT_S) -> Attempt:
+    """Make mistake ``case`` through ``impl`` and judge what came back (each call bounded
+    by ``timeout_s``)."""
+    knobs.choice("case", case, CASES)
+    knobs.choice("model", model, MODELS)
+    timeout_s = knobs.seconds("timeout_s", timeout_s)
     spec = CASES[case]
+    own = getattr(impl, "ContractError", ContractError)
+    if isinstance(spec, LoadCase):
+        encoder = _encoder(model)
+        kind, data = spec.make(encoder.tokenizer_json)
+        opener = impl.open_session if kind == "model" else impl.open_tokenizer
+        with capture_native_stderr() as log:
+            outcome = bounded(opener, timeout_s, data, name=f"input-contract-{case}")
+        if outcome.status == "raised":
+            message = str(outcome.error).strip()
+            return Attempt(case, verdict_of(outcome.error, spec.must_name(), own), message,
+                           float("nan"), log.text)
+        outcome.unwrap()
+        return Attempt(case, "silent wrong", "", float("nan"), log.text)
     session, right = _setup(model, spec.model)
     arrays, outputs, use_defaults = spec.make(dict(right))
     names = [o.name for o in session.get_outputs()] if outputs is None else outputs
     expected = dict(zip(names, session.run(names, right), strict=True))
     contract = impl.ModelContract(session)
     with capture_native_stderr() as log:  # onnxruntime also logs run errors to fd 2
-        outcome = bounded(contract.run, CALL_TIMEOUT_S, arrays, outputs,
+        outcome = bounded(contract.run, timeout_s, arrays, outputs,
                           use_defaults=use_defaults, name=f"input-contract-{case}")
     if outcome.status == "raised":
         message = str(outcome.error).strip()
-        clear = all(fragment in message for fragment in spec.must_name)
-        return Attempt(case, "clear error" if clear else "unclear error", message, float("nan"),
-                       log.text)
+        return Attempt(case, verdict_of(outcome.error, spec.must_name, own), message,
+                       float("nan"), log.text)
     got = outcome.unwrap()
     diff = max(float(np.max(np.abs(got[k] - expected[k]))) if got[k].shape == expected[k].shape
                else float("inf") for k in names)
     return Attempt(case, "correct" if diff <= 1e-5 else "silent wrong", "", diff, log.text)
 
 
-def run(impl: ModuleType, *, case: str = "all", model: str = "real") -> Report:
+def run(impl: ModuleType, *, case: str = "all", model: str = "real",
+        timeout_s: float = CALL_TIMEOUT_S) -> Report:
     """Make one mistake (``case``) or every mistake in :data:`CASES` (``"all"``).
 
     Args:
-        impl: a module with a ``ModelContract`` class (broken, fixed, or your own).
-        case: a key of :data:`CASES`, or ``"all"``.
+        impl: a module with ``ModelContract``, ``open_session`` and ``open_tokenizer``
+            (broken, fixed, or your own; a load case needs only its opener).
+        case: a key of :data:`CASES`, ``"all"``, ``"feeds"`` (the feed cases) or
+            ``"loads"`` (the load cases).
         model: ``"real"`` (all-MiniLM-L6-v2) or ``"tiny"`` (random tiny BERT) for the
             encoder cases; the other cases use the small graphs in :mod:`.graphs`.
+        timeout_s: the bound on each call; a call that does not return in time raises.
     """
-    names = list(CASES) if case == "all" else [case]
-    attempts = [attempt(impl, name, model=model) for name in names]
+    groups = {"all": list(CASES), "feeds": list(FEED_CASES),
+              "loads": list(LOAD_CASES)}
+    knobs.choice("case", case, [*groups, *CASES])
+    names = groups.get(case, [case])
+    attempts = [attempt(impl, name, model=model, timeout_s=timeout_s) for name in names]
     bad = [a for a in attempts if a.verdict in ("silent wrong", "unclear error")]
-    counts = {v: sum(a.verdict == v for a in attempts)
-              for v in ("silent wrong", "unclear error", "clear error", "correct")}
-    if case == "all":
+    counts = {v: sum(a.verdict == v for a in attempts) for v in VERDICTS}
+    if case in groups:
         headline = (f"{counts['silent wrong']} of {len(attempts)} mistakes went silent, "
                     f"{counts['unclear error']} raised errors that do not name the problem")
         metrics: dict[str, Any] = {a.case: a.verdict for a in attempts}
@@ -174,15 +271,13 @@ def run(impl: ModuleType, *, case: str = "all", model: str = "real") -> Report:
         metrics = {"verdict": only.verdict, "max_abs_diff": only.max_abs_diff,
                    "message": only.message.splitlines()[0][:200] if only.message else ""}
     metrics.update({k.replace(" ", "_"): v for k, v in counts.items()})
-    label = getattr(impl, "NAME", None) or getattr(impl, "__name__", "yours").rsplit(".", 1)[-1]
-    return Report("input_contract", label, bool(bad), headline, metrics)
+    return Report("input_contract", knobs.impl_name(impl), bool(bad), headline, metrics)
 
 
 def bench(*, model: str = "real", repeats: int = 30) -> dict[str, Any]:
     """What the checks cost: median seconds of fixed and broken ``run``, interleaved, and
     their ratio (fixed / broken) on the same feeds."""
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
+    knobs.integer("repeats", repeats)
     session, feeds = _setup(model, "encoder")
     contracts = {"broken": broken.ModelContract(session), "fixed": fixed.ModelContract(session)}
     times: dict[str, list[float]] = {name: [] for name in contracts}
