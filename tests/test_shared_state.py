@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import sys
 import sysconfig
 import threading
+import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,8 +16,19 @@ import pytest
 from demos import catalogue
 from demos.harness import hammer
 from demos.models import tiny_encoder
-from demos.shared_state import broken, counters, fixed, scenario, variants
+from demos.shared_state import (
+    broken,
+    counters,
+    exercises,
+    fixed,
+    oversubscription,
+    scenario,
+    variants,
+)
 from demos.shared_state.trace import Span, TracedSession, overlap
+
+#: Short explicit bounds: a regression fails in seconds, not after the 120 s default.
+BOUNDS = {"timeout_s": 10.0, "rendezvous_timeout_s": 2.0}
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +38,14 @@ def tiny():
 
 @pytest.mark.parametrize(("threads", "batch"), [(2, 4), (3, 2), (4, 3)])
 def test_broken_model_serves_other_requests_and_loses_counts_when_runs_meet(tiny, threads, batch):
-    m = scenario.measure(broken, threads=threads, calls=5, batch=batch, encoder=tiny)
+    m = scenario.measure(broken, threads=threads, calls=5, batch=batch, encoder=tiny, **BOUNDS)
     assert m.rendezvous == "met"
     # Every thread fills the scratch buffer before any run reads it: only the last writer
     # can be right, and every thread read the same statistics before any wrote them back.
     assert m.wrong >= (threads - 1) * 5
     assert m.lost_counts >= (threads - 1) * 5
-    assert scenario.run(broken, threads=threads, calls=5, batch=batch, encoder=tiny).manifested
+    assert scenario.run(broken, threads=threads, calls=5, batch=batch, encoder=tiny,
+                        **BOUNDS).manifested
 
 
 @pytest.mark.parametrize("rendezvous", [True, False], ids=["rendezvous", "natural"])
@@ -37,19 +53,19 @@ def test_broken_model_serves_other_requests_and_loses_counts_when_runs_meet(tiny
 def test_fixed_model_matches_the_single_threaded_reference_under_threads(
         tiny, threads, batch, rendezvous):
     m = scenario.measure(fixed, threads=threads, calls=30, batch=batch, encoder=tiny,
-                         rendezvous=rendezvous)
+                         rendezvous=rendezvous, **BOUNDS)
     assert (m.wrong, m.failed, m.lost_counts) == (0, 0, 0)
     if rendezvous:  # proof that the runs really were in flight together
         assert (m.rendezvous, m.max_in_flight) == ("met", threads)
     report = scenario.run(fixed, threads=threads, calls=10, batch=batch, encoder=tiny,
-                          rendezvous=rendezvous)
+                          rendezvous=rendezvous, **BOUNDS)
     assert not report.manifested, report.headline
 
 
 def test_fixed_stats_count_every_call_and_text_exactly(tiny):
     model = fixed.Model(tiny)
     texts = scenario.requests(4, 50, 3)
-    result = hammer(lambda t, i: model.predict(texts[t][i]), 4, 50, timeout_s=60)
+    result = hammer(lambda t, i: model.predict(texts[t][i]), 4, 50, timeout_s=10)
     assert not result.errors
     stats = model.stats()
     assert (stats.calls, stats.texts) == (200, 600)
@@ -59,7 +75,7 @@ def test_fixed_stats_count_every_call_and_text_exactly(tiny):
 @pytest.mark.parametrize("threads", [2, 3])
 def test_locked_variant_is_right_but_never_lets_two_runs_overlap(tiny, threads):
     m = scenario.measure(variants.IMPLS["locked"], threads=threads, calls=4, encoder=tiny,
-                         rendezvous_timeout_s=0.5)
+                         rendezvous_timeout_s=0.5, timeout_s=10)
     assert (m.wrong, m.failed, m.lost_counts) == (0, 0, 0)
     assert (m.rendezvous, m.max_in_flight, m.overlap) == ("timed out", 1, 0.0)
     assert m.serialised
@@ -73,36 +89,37 @@ def test_shared_output_buffer_aliases_results_even_in_one_thread(tiny):
     assert np.shares_memory(a, b)
     assert np.array_equal(a, b) and not np.allclose(a, first)
     assert scenario.run(variants.IMPLS["shared output"], threads=1, calls=4,
-                        encoder=tiny).manifested
+                        encoder=tiny, **BOUNDS).manifested
 
 
 @pytest.mark.parametrize("threads", [2, 4])
 def test_last_input_variant_pools_with_another_requests_mask(tiny, threads):
-    m = scenario.measure(variants.IMPLS["last input"], threads=threads, calls=5, encoder=tiny)
+    m = scenario.measure(variants.IMPLS["last input"], threads=threads, calls=5, encoder=tiny,
+                         **BOUNDS)
     assert m.rendezvous == "met"
     assert m.wrong + m.failed >= 5  # thread 0 and thread 1 always differ in padding
 
 
 def test_real_encoder_shows_the_same_verdicts(encoder):
-    assert scenario.run(broken, threads=2, calls=3, encoder=encoder).manifested
-    assert not scenario.run(fixed, threads=2, calls=3, encoder=encoder).manifested
+    assert scenario.run(broken, threads=2, calls=3, encoder=encoder, **BOUNDS).manifested
+    assert not scenario.run(fixed, threads=2, calls=3, encoder=encoder, **BOUNDS).manifested
 
 
 def test_read_call_write_loses_one_update_per_round_when_threads_meet_between():
     meet = threading.Barrier(2)
     result = counters.count("read–call–write", threads=2, increments=300,
-                            call=lambda: meet.wait(10))
+                            call=lambda: meet.wait(5), timeout_s=10)
     assert result.lost == 300
 
 
 @pytest.mark.parametrize("pattern", ["itertools.count", "lock", "per-thread"])
 def test_correct_counter_patterns_lose_nothing(pattern):
-    result = counters.count(pattern, threads=4, increments=20_000)
+    result = counters.count(pattern, threads=4, increments=20_000, timeout_s=10)
     assert (result.expected, result.counted) == (80_000, 80_000)
 
 
 def test_plus_equals_counter_loses_nothing_on_this_interpreter_by_luck_not_promise():
-    result = counters.count("+=", threads=4, increments=50_000)
+    result = counters.count("+=", threads=4, increments=50_000, timeout_s=10)
     gil = not sysconfig.get_config_var("Py_GIL_DISABLED")
     if gil and sys.version_info >= (3, 10):
         # 3.10+ only switches threads at calls and backward jumps: load-add-store of an
@@ -136,7 +153,8 @@ def test_fixed_model_rejects_a_bare_string(tiny):
 @pytest.mark.parametrize(("knob", "value", "message"), [
     ("threads", 0, r"^threads must be an int >= 1, got 0$"),
     ("calls", 1.5, r"^calls must be an int >= 1, got 1\.5$"),
-    ("batch", 33, r"^batch must be <= 32 \(the wrappers' max_batch\), got 33$"),
+    ("batch", 33, r"^batch must be an int from 1 to 32, got 33$"),
+    ("timeout_s", 0, r"^timeout_s must be a finite number > 0 \(seconds\), got 0$"),
 ])
 def test_scenario_rejects_bad_knobs(tiny, knob, value, message):
     with pytest.raises(ValueError, match=message):
@@ -167,3 +185,263 @@ def test_every_scenario_word_is_one_word_piece_so_batches_pad_to_one_shape(tiny)
     assert all(len(tiny.tokenizer.encode(w).ids) == 3 for w in WORDS)  # [CLS] w [SEP]
     shapes = {tiny.feeds(b)["input_ids"].shape for t in scenario.requests(3, 4, 4) for b in t}
     assert shapes == {(4, 12)}
+
+
+# --- The stats lock, seen by a test (the mutation `with self._stats_lock:` -> `if True:`) ---
+
+
+def _updates_meet_between_read_and_write(monkeypatch, module, threads: int) -> None:
+    """Make every stats update in ``module.Model.predict`` wait for the other threads' updates.
+
+    ``Stats(...)`` is called after predict has read the old snapshot and before it stores the
+    new one, so a hook there holds a thread inside the read-modify-write. Without a lock the
+    other threads' updates arrive too and all of them build on the same old snapshot, every
+    round. With a lock they cannot get in: the first wait times out once (2 s), the barrier is
+    broken, and every later update goes straight through.
+    """
+    meet = threading.Barrier(threads)
+    real = module.Stats
+
+    def stats_between_read_and_write(*fields):
+        if fields:  # predict's update, not the Stats() of __init__
+            with contextlib.suppress(threading.BrokenBarrierError):
+                meet.wait(2.0)
+        return real(*fields)
+
+    monkeypatch.setattr(module, "Stats", stats_between_read_and_write)
+
+
+def _serve_with_runs_meeting(module, tiny, threads: int, calls: int):
+    """``threads × calls`` predicts whose model runs all meet in session.run, round by round."""
+    session = TracedSession(tiny.session, threading.Barrier(threads), 5.0)
+    model = module.Model(dataclasses.replace(tiny, session=session))
+    texts = scenario.requests(threads, calls, 2)
+    result = hammer(lambda t, i: model.predict(texts[t][i]), threads, calls, timeout_s=20)
+    assert not result.errors, result.errors[0]
+    assert session.rendezvous == "met"
+    return model.stats()
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_fixed_stats_count_every_call_when_updates_meet_between_read_and_write(
+        tiny, monkeypatch, threads):
+    _updates_meet_between_read_and_write(monkeypatch, fixed, threads)
+    stats = _serve_with_runs_meeting(fixed, tiny, threads, calls=4)
+    assert (stats.calls, stats.texts) == (threads * 4, threads * 4 * 2)
+
+
+def test_the_meeting_hook_makes_an_unlocked_update_lose_a_count_per_thread_per_round(
+        tiny, monkeypatch):
+    # The same construction on the wrapper without a stats lock: proof that the hook above
+    # really holds the race open (every round, all threads build on one old snapshot).
+    _updates_meet_between_read_and_write(monkeypatch, broken, 3)
+    stats = _serve_with_runs_meeting(broken, tiny, 3, calls=4)
+    assert stats.calls == 4  # 12 calls made, one counted per round
+
+
+# --- Exercises: the stub fails its check, the solution passes ---
+
+
+class _Stub41:
+    def __init__(self, encoder, max_batch=32):
+        self.encoder, self.session = encoder, encoder.session
+        self.calls, self.total_s = 0, 0.0
+
+    def predict(self, texts):
+        feeds = self.encoder.feeds(texts)
+        calls, total_s = self.calls, self.total_s
+        start = time.perf_counter()
+        (out,) = self.session.run(["sentence_embedding"], feeds)
+        self.calls, self.total_s = calls + 1, total_s + time.perf_counter() - start
+        return out
+
+    def stats(self):
+        return SimpleNamespace(calls=self.calls, mean_s=self.total_s / max(self.calls, 1))
+
+
+class _Solution41(_Stub41):
+    def __init__(self, encoder, max_batch=32):
+        super().__init__(encoder, max_batch)
+        self._lock = threading.Lock()
+
+    def predict(self, texts):
+        feeds = self.encoder.feeds(texts)
+        start = time.perf_counter()
+        (out,) = self.session.run(["sentence_embedding"], feeds)
+        elapsed = time.perf_counter() - start
+        with self._lock:
+            self.calls += 1
+            self.total_s += elapsed
+        return out
+
+    def stats(self):
+        with self._lock:
+            return SimpleNamespace(calls=self.calls, mean_s=self.total_s / max(self.calls, 1))
+
+
+class _TotalNotMean41(_Solution41):
+    def stats(self):
+        with self._lock:
+            return SimpleNamespace(calls=self.calls, mean_s=self.total_s)
+
+
+def test_exercise_1_stub_fails_solution_passes_and_a_wrong_mean_fails(tiny):
+    stub = exercises.check_1(_Stub41, encoder=tiny)
+    assert not stub.passed
+    assert stub.message == "stats().calls counted fewer calls than were made"
+    assert exercises.check_1(_Solution41, encoder=tiny).passed
+    wrong_mean = exercises.check_1(_TotalNotMean41, encoder=tiny)
+    assert wrong_mean.message == "stats().mean_s is not the mean model time per call"
+
+
+class _Stub42:
+    def __init__(self):
+        self._local = threading.local()
+
+    def record(self, texts, seconds):
+        cell = getattr(self._local, "cell", None)
+        if cell is None:
+            cell = self._local.cell = [0, 0, 0.0]
+        cell[0] += 1
+        cell[1] += texts
+        cell[2] += seconds
+
+    def snapshot(self):
+        cell = getattr(self._local, "cell", [0, 0, 0.0])
+        return SimpleNamespace(calls=cell[0], texts=cell[1], model_s=cell[2])
+
+
+class _Solution42(_Stub42):
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.Lock()
+        self._cells = []
+
+    def record(self, texts, seconds):
+        cell = getattr(self._local, "cell", None)
+        if cell is None:
+            cell = self._local.cell = [0, 0, 0.0]
+            with self._lock:
+                self._cells.append(cell)
+        cell[0] += 1
+        cell[1] += texts
+        cell[2] += seconds
+
+    def snapshot(self):
+        with self._lock:
+            cells = [tuple(c) for c in self._cells]
+        return SimpleNamespace(calls=sum(c[0] for c in cells), texts=sum(c[1] for c in cells),
+                               model_s=sum(c[2] for c in cells))
+
+
+def test_exercise_2_stub_fails_solution_passes():
+    stub = exercises.check_2(_Stub42)
+    assert not stub.passed and "gave calls, texts, model_s = (0, 0, 0.0)" in stub.message
+    assert exercises.check_2(_Solution42).passed
+
+
+class _Stub43:
+    def __init__(self, size, make):
+        self._buffer = make()
+
+    @contextlib.contextmanager
+    def borrow(self, timeout_s):
+        yield self._buffer
+
+
+class _Solution43:
+    def __init__(self, size, make):
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._free = []
+        self._make = make
+
+    @contextlib.contextmanager
+    def borrow(self, timeout_s):
+        if not self._slots.acquire(timeout=timeout_s):
+            raise TimeoutError(f"no scratch buffer free within {timeout_s} s")
+        try:
+            with self._lock:
+                buffer = self._free.pop() if self._free else None
+            if buffer is None:
+                buffer = self._make()
+            try:
+                yield buffer
+            finally:
+                with self._lock:
+                    self._free.append(buffer)
+        finally:
+            self._slots.release()
+
+
+class _OneAtATime43(_Solution43):
+    def __init__(self, size, make):
+        super().__init__(1, make)
+
+
+def test_exercise_3_stub_fails_solution_passes_and_a_pool_of_one_fails():
+    stub = exercises.check_3(_Stub43)
+    assert stub.message == "a buffer was handed to a second caller while the first held it"
+    assert exercises.check_3(_Solution43).passed
+    serial = exercises.check_3(_OneAtATime43)
+    assert serial.message == "2 callers could never hold buffers at the same time"
+
+
+def _solution44(request_threads, cores):
+    for name, value in (("request_threads", request_threads), ("cores", cores)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return max(1, cores // request_threads)
+
+
+def test_exercise_4_stub_fails_solution_passes():
+    stub = exercises.check_4(lambda request_threads, cores: 0)
+    assert stub.message.startswith("11 of 11 cases wrong: choose(1, 8) = 0, expected 8")
+    assert exercises.check_4(lambda n, cores: cores).message.startswith("9 of 11 cases wrong")
+    assert exercises.check_4(_solution44).passed
+
+
+# --- Oversubscription ---
+
+
+def test_oversubscription_grid_measures_every_configuration_side_by_side(tiny):
+    grid = oversubscription.measure(tiny, threads=(1, 2), intra_ops=(1, 2), calls=4,
+                                    rounds=2, batch=2, timeout_s=20)
+    assert [(c.layout, c.intra_op, c.threads, c.calls) for c in grid.cells] == [
+        (layout, k, n, 4) for layout in oversubscription.LAYOUTS for k in (1, 2) for n in (1, 2)]
+    assert all(c.calls_per_s > 0 and c.p99_ms >= c.p50_ms > 0 for c in grid.cells)
+    if grid.pool_threads[1] is not None:  # Linux: a pool of k threads is the caller + k - 1
+        assert grid.pool_threads == {1: 0, 2: 1}
+
+
+def test_oversubscription_rule_states_the_measured_ratios(tiny):
+    grid = oversubscription.measure(tiny, threads=(1, 2), calls=2, rounds=1, batch=1,
+                                    layouts=("shared",), timeout_s=20)
+    rule = grid.rule("shared")
+    assert rule.startswith(f"shared session, {grid.cores} cores: with 1 request thread ")
+    assert "p99" in rule
+
+
+@pytest.mark.parametrize(("knob", "value", "message"), [
+    ("threads", (0,), r"^threads must be an int from 1 to 64, got 0$"),
+    ("intra_ops", (-1,), r"^intra_op must be an int >= 0, got -1$"),
+    ("layouts", ("pooled",), r"^layout must be one of 'shared', 'per-thread', got 'pooled'$"),
+    ("calls", 0, r"^calls must be an int >= 1, got 0$"),
+])
+def test_oversubscription_rejects_bad_knobs(tiny, knob, value, message):
+    with pytest.raises(ValueError, match=message):
+        oversubscription.measure(tiny, **{knob: value})
+
+
+# --- Version truth ---
+
+
+def test_versions_observe_answers_every_probe_in_a_few_words():
+    from demos.shared_state import versions
+
+    seen = versions.observe()
+    assert set(seen) == set(versions.PROBES)
+    gil = not sysconfig.get_config_var("Py_GIL_DISABLED")
+    if gil and sys.version_info >= (3, 10):
+        assert seen["plus_equals_from_threads"] == "loses no update (4 threads × 50000)"
+    assert seen["run_from_two_threads"] == "both run at once, results right"

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from demos import knobs
 from demos.harness import HangError
 
 __all__ = ["PATTERNS", "CounterResult", "count"]
@@ -117,9 +118,9 @@ def count(pattern: str, threads: int = 2, increments: int = 100_000, *,
     """
     if pattern not in PATTERNS:
         raise ValueError(f"pattern must be one of {PATTERNS}, got {pattern!r}")
-    for name, value in (("threads", threads), ("increments", increments)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    knobs.integer("threads", threads)
+    knobs.integer("increments", increments)
+    knobs.seconds("timeout_s", timeout_s)
     body, read = _loop(pattern, increments, call)
     start = threading.Barrier(threads + 1)  # release every thread at once
 

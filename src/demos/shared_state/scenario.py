@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from demos import knobs
 from demos.harness import HangError, hammer
 from demos.models import Encoder, load_encoder
 from demos.report import Report
@@ -68,11 +69,6 @@ class Measurement:
         return self.total / self.window_s if self.window_s > 0 else float("inf")
 
 
-def _check(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-
-
 def measure(impl: Any, *, threads: int = 2, calls: int = 6, batch: int = 4,
             rendezvous: bool = True, rendezvous_timeout_s: float = 2.0,
             encoder: Encoder | None = None, seed: int = 0,
@@ -83,11 +79,11 @@ def measure(impl: Any, *, threads: int = 2, calls: int = 6, batch: int = 4,
         ValueError: for a count out of range.
         HangError: if the requests are not all answered within ``timeout_s``.
     """
-    _check("threads", threads, 1)
-    _check("calls", calls, 1)
-    _check("batch", batch, 1)
-    if batch > 32:
-        raise ValueError(f"batch must be <= 32 (the wrappers' max_batch), got {batch!r}")
+    knobs.integer("threads", threads)
+    knobs.integer("calls", calls)
+    knobs.integer("batch", batch, high=32)  # the wrappers' max_batch
+    knobs.seconds("rendezvous_timeout_s", rendezvous_timeout_s)
+    knobs.seconds("timeout_s", timeout_s)
     encoder = encoder or default_encoder()
     batches = requests(threads, calls, batch, seed)
     reference = reference_embeddings(encoder, batches, (threads, calls, batch, seed))
@@ -117,7 +113,7 @@ def measure(impl: Any, *, threads: int = 2, calls: int = 6, batch: int = 4,
     counted = model.stats().calls
     begin, end = min(s.start for s in spans), max(s.end for s in spans)
     return Measurement(
-        impl=getattr(impl, "NAME", impl.__name__.rsplit(".", 1)[-1]), threads=threads,
+        impl=knobs.impl_name(impl), threads=threads,
         calls=calls, wrong=int(wrong), failed=failed, lost_counts=len(result.calls) - counted,
         overlap=overlap(session.spans, begin, end), max_in_flight=session.max_in_flight,
         rendezvous=session.rendezvous, window_s=end - begin, runs=session.spans,
@@ -131,15 +127,15 @@ def _same(value: Any, expected: np.ndarray) -> bool:
                                                               atol=TOLERANCE))
 
 
-def run(impl: Any, **knobs: Any) -> Report:
+def run(impl: Any, **settings: Any) -> Report:
     """Measure ``impl`` (see :func:`measure` for the knobs) and report what happened.
 
     Manifested when any result is wrong or failed, any count is lost, or the rendezvous
     proved that the wrapper never let two model runs overlap.
     """
-    name = getattr(impl, "NAME", impl.__name__.rsplit(".", 1)[-1])
+    name = knobs.impl_name(impl)
     try:
-        m = measure(impl, **knobs)
+        m = measure(impl, **settings)
     except HangError as error:
         return Report("shared_state", name, True, f"hung: {error}", {})
     bad = m.wrong + m.failed
@@ -156,20 +152,34 @@ def run(impl: Any, **knobs: Any) -> Report:
     })
 
 
-def bench(threads: tuple[int, ...] = (1, 2, 4), calls: int = 12, **knobs: Any) -> dict[str, Any]:
-    """Natural (no rendezvous) throughput and overlap, locked vs fixed, side by side.
+def bench(threads: tuple[int, ...] = (1, 2, 4), calls: int = 12,
+          **settings: Any) -> dict[str, Any]:
+    """Side by side in one run: locked vs fixed (natural timing), then oversubscription.
 
-    On a machine with few, shared cores the ratio is what to read, not the rates.
+    The first part is throughput and overlap of the locked and the fixed wrapper; the second,
+    :func:`.oversubscription.measure` on the real encoder: throughput and p99 for 1, 2, 4 and
+    8 request threads × ``intra_op_num_threads`` 1 or onnxruntime's default, with one shared
+    session and with a session per thread. On a machine with few, shared cores the ratios
+    are what to read, not the rates.
     """
-    from demos.shared_state import fixed, variants
+    from demos.shared_state import fixed, oversubscription, variants
 
     out: dict[str, Any] = {}
     for n in threads:
         row = {}
         for impl in (variants.IMPLS["locked"], fixed):
-            m = measure(impl, threads=n, calls=calls, rendezvous=False, **knobs)
+            m = measure(impl, threads=n, calls=calls, rendezvous=False, **settings)
             row[m.impl] = {"calls_per_s": round(m.calls_per_s, 1), "overlap": round(m.overlap, 3)}
         row["fixed/locked throughput"] = round(
             row["fixed"]["calls_per_s"] / row["locked"]["calls_per_s"], 2)
         out[f"{n} threads"] = row
+    grid = oversubscription.measure(settings.get("encoder") or default_encoder())
+    out["oversubscription"] = {
+        "cores": grid.cores,
+        "pool_threads_per_session": {grid.label(k): v for k, v in grid.pool_threads.items()},
+        **{f"{c.layout} · {grid.label(c.intra_op)} · {c.threads} threads": {
+            "calls_per_s": round(c.calls_per_s, 1), "p99_ms": round(c.p99_ms, 1),
+            "calls": c.calls} for c in grid.cells},
+        "rules": [grid.rule(layout) for layout in grid.layouts],
+    }
     return out

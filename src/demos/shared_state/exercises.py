@@ -1,0 +1,219 @@
+"""Checks for chapter 4's exercises: each returns a :class:`demos.exercises.Verdict`.
+
+* :func:`check_1` — a model wrapper whose ``stats()`` gives exact ``calls`` and a right
+  ``mean_s``, with no lock held while the model runs (through the chapter's scenario).
+* :func:`check_2` — per-thread statistics merged on read (transfer).
+* :func:`check_3` — a bounded pool of scratch buffers (transfer).
+* :func:`check_4` — choosing ``intra_op_num_threads`` for N request threads (transfer).
+
+Every message is made of counts, never timings, so a notebook can store it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from demos.exercises import Verdict, check, failed, passed
+from demos.harness import hammer
+
+__all__ = ["check_1", "check_2", "check_3", "check_4"]
+
+
+def check_1(model_class: type, *, encoder: Any = None) -> Verdict:
+    """4.1: 4 threads meet in ``session.run``; results, ``calls`` and ``mean_s`` must hold.
+
+    ``mean_s`` must lie between the mean time the real runs took and the mean time the
+    ``predict`` calls took: a call's own timing of the model is nested between the two.
+    """
+    from demos.shared_state import scenario
+
+    def attempt() -> Verdict:
+        seen: dict[str, Any] = {}
+
+        class Spied(model_class):  # type: ignore[misc, valid-type]
+            """The reader's class; keeps what the scenario's final stats() returned."""
+
+            def stats(self) -> Any:
+                seen["stats"] = super().stats()
+                return seen["stats"]
+
+        impl = SimpleNamespace(__name__="yours", Model=Spied)
+        m = scenario.measure(impl, threads=4, calls=6, rendezvous_timeout_s=1.0,
+                             encoder=encoder, timeout_s=60.0)
+        problems = []
+        # How many go wrong depends on the interleaving; that something does, does not.
+        if m.wrong or m.failed:
+            problems.append("some results belong to other requests (or failed)")
+        if m.lost_counts:
+            problems.append("stats().calls counted fewer calls than were made")
+        if m.serialised:
+            problems.append("the model calls never overlapped (a lock around run?)")
+        low = sum(s.end - s.start for s in m.runs) / m.total
+        high = sum(s.end - s.start for s in m.requests) / m.total
+        mean = getattr(seen.get("stats"), "mean_s", None)
+        if not isinstance(mean, float):
+            problems.append(f"stats().mean_s must be a float, got {type(mean).__name__}")
+        elif not low - 1e-9 <= mean <= high + 1e-9:
+            problems.append("stats().mean_s is not the mean model time per call")
+        if problems:
+            return failed("4.1", "; ".join(problems))
+        return passed("4.1", f"{m.total} of {m.total} results right, every call counted, "
+                             "mean_s right, runs overlapped")
+
+    return check("4.1", attempt)
+
+
+def check_2(stats_class: type, *, threads: int = 4, records: int = 500) -> Verdict:
+    """4.2: ``record(texts, seconds)`` from many threads; ``snapshot()`` merges them.
+
+    Two waves of ``threads`` threads record ``records`` times each; the snapshot taken after
+    each wave, from another thread, must count every record, of threads that have ended too.
+    """
+
+    def attempt() -> Verdict:
+        stats = stats_class()
+        for wave in (1, 2):
+            result = hammer(lambda t, i: stats.record(2, 0.5), threads, records,
+                            timeout_s=30.0, name="recorder")
+            if result.errors:
+                error = result.errors[0]
+                return failed("4.2", f"record() raised {type(error).__name__}: {error}")
+            snap = stats.snapshot()
+            expected = wave * threads * records
+            got = (getattr(snap, "calls", None), getattr(snap, "texts", None),
+                   getattr(snap, "model_s", None))
+            if got != (expected, 2 * expected, 0.5 * expected):
+                return failed("4.2", f"after {expected} records by {wave * threads} threads "
+                                     f"(all ended), snapshot() gave calls, texts, model_s = "
+                                     f"{got}, expected {(expected, 2 * expected, 0.5 * expected)}")
+        return passed("4.2", f"{2 * threads * records} records from {2 * threads} threads, "
+                             "every one counted after its thread ended")
+
+    return check("4.2", attempt)
+
+
+def check_3(pool_class: type, *, size: int = 2, threads: int = 6, borrows: int = 20) -> Verdict:
+    """4.3: ``pool_class(size, make)``; ``with pool.borrow(timeout_s) as buffer:``.
+
+    Requirements: at most ``size`` buffers made; a buffer is never held by two callers at
+    once; ``size`` callers do hold buffers at the same time (they meet at a barrier while
+    holding them); a caller beyond ``size`` waits and its ``timeout_s`` raises TimeoutError;
+    a buffer comes back even when the caller's block raises.
+    """
+
+    def attempt() -> Verdict:
+        made: list[dict[str, int]] = []
+        lock = threading.Lock()  # guards made and holders
+
+        def make() -> dict[str, int]:
+            with lock:
+                made.append({"id": len(made)})
+                return made[-1]
+
+        pool = pool_class(size, make)
+        holders: dict[int, int] = {}
+        clashes = 0
+        meet = threading.Barrier(size)
+        too_many = threading.Barrier(size + 1)
+        over = never_met = 0
+
+        def hold(thread: int, index: int) -> None:
+            nonlocal clashes, over, never_met
+            with pool.borrow(10.0) as buffer:
+                with lock:
+                    clashes += id(buffer) in holders
+                    holders[id(buffer)] = thread
+                try:
+                    if index == 0 and thread < size:
+                        try:  # size callers must be able to hold buffers at the same time
+                            meet.wait(2.0)
+                        except threading.BrokenBarrierError:
+                            never_met += 1
+                    if index == 1:
+                        try:  # size + 1 holders at once would meet here; a bounded pool never
+                            too_many.wait(0.5)
+                            over += 1
+                        except threading.BrokenBarrierError:
+                            pass
+                finally:
+                    with lock:
+                        holders.pop(id(buffer), None)
+
+        result = hammer(hold, threads, borrows, timeout_s=60.0, name="borrower")
+        problems = []
+        if result.errors:
+            error = result.errors[0]
+            problems.append(f"a borrower raised {type(error).__name__}: {error}")
+        if len(made) > size:
+            problems.append(f"{len(made)} buffers made for a pool of {size}")
+        if clashes:
+            problems.append("a buffer was handed to a second caller while the first held it")
+        if over:
+            problems.append(f"more than {size} callers held buffers at once")
+        if never_met:
+            problems.append(f"{size} callers could never hold buffers at the same time")
+        if problems:  # the first problem only: which others show depends on the timing
+            return failed("4.3", problems[0])
+        held = [pool.borrow(1.0) for _ in range(size)]
+        for cm in held:
+            cm.__enter__()
+        try:
+            pool.borrow(0.05).__enter__()
+            return failed("4.3", f"a borrow beyond {size} held buffers did not time out")
+        except TimeoutError:
+            pass
+        finally:
+            for cm in held:
+                cm.__exit__(None, None, None)
+        try:
+            with pool.borrow(1.0):
+                raise KeyError("the caller's block fails")
+        except KeyError:
+            pass
+        try:
+            for cm in [pool.borrow(0.05) for _ in range(size)]:
+                cm.__enter__()
+        except TimeoutError:
+            return failed("4.3", "a buffer was not returned when the caller's block raised")
+        return passed("4.3", f"{threads} threads × {borrows} borrows on {len(made)} buffers, "
+                             "never shared, timeout and error paths right")
+
+    return check("4.3", attempt)
+
+
+#: (request threads, cores) -> the intra_op_num_threads that keeps the product <= cores
+#: while using every core a request thread can.
+CASES_4 = ((1, 8), (2, 8), (3, 8), (8, 8), (16, 8), (1, 2), (2, 2), (4, 2), (5, 64))
+
+
+def check_4(choose: Callable[[int, int], int]) -> Verdict:
+    """4.4: ``choose(request_threads, cores)`` -> ``intra_op_num_threads`` (>= 1).
+
+    Requirements: never 0 (onnxruntime's "default"), request threads × intra-op threads
+    never above the cores unless one intra-op thread is already too many, and no core
+    left idle that a request could use (the largest such value); bad counts raise
+    ValueError.
+    """
+
+    def attempt() -> Verdict:
+        wrong = []
+        for n, cores in CASES_4:
+            got = choose(n, cores)
+            want = max(1, cores // n)
+            if got != want:
+                wrong.append(f"choose({n}, {cores}) = {got!r}, expected {want}")
+        for bad in ((0, 8), (2, 0)):
+            try:
+                choose(*bad)
+                wrong.append(f"choose{bad} returned instead of raising ValueError")
+            except ValueError:
+                pass
+        if wrong:
+            return failed("4.4", f"{len(wrong)} of {len(CASES_4) + 2} cases wrong: "
+                                 + "; ".join(wrong[:3]))
+        return passed("4.4", f"{len(CASES_4) + 2} of {len(CASES_4) + 2} cases right")
+
+    return check("4.4", attempt)
