@@ -74,3 +74,8 @@ doctor: $(STAMP)
 # Student notebooks (no solutions, no outputs, the doctor first), answers, the guide.
 workshop: $(STAMP)
 	$(BIN)/python tools/workshop.py --out _build/workshop
+
+# A skeleton chapter that passes the contract tests: `make chapter NAME=retry_storms N=7`.
+chapter: $(STAMP)
+	@test -n "$(NAME)" -a -n "$(N)" || { echo "usage: make chapter NAME=my_pitfall N=7"; exit 2; }
+	$(BIN)/python tools/new_chapter.py $(NAME) $(N)

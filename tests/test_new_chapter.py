@@ -1,0 +1,152 @@
+"""`make chapter` (tools/new_chapter.py) and what adding a chapter must keep true.
+
+CONTRIBUTING.md, "A new chapter": the skeleton passes the contract and notebook tests as it
+is written. The slow test proves it in a temporary copy of the repository, so this working
+tree is never touched.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from demos import catalogue
+
+from book_layout import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+try:
+    import new_chapter
+    import scratch
+finally:
+    sys.path.pop(0)
+
+NAME, NUMBER = "zz_template_probe", 98
+
+
+def _run(args: list[str], cwd: Path, timeout: float = 600, **env: str):
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                            env=scratch.env_for(cwd, **env))
+    assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout[-3000:]}\n" \
+                                   f"{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.mark.slow
+def test_a_new_chapter_passes_the_contract_and_notebook_tests_in_a_copy(tmp_path):
+    copy = scratch.copy_repo(tmp_path / "repo")
+    made = _run([sys.executable, str(copy / "tools" / "new_chapter.py"), NAME, str(NUMBER),
+                 "--root", str(copy)], cwd=copy)
+    assert f"wrote notebooks/{NUMBER}_{NAME}.ipynb" in made.stdout
+    notebook = f"notebooks/{NUMBER}_{NAME}.ipynb"
+    tests = _run([sys.executable, "-m", "pytest", "-o", "addopts=", "-p", "no:cacheprovider",
+                  "-q", "tests/test_contract.py", "tests/test_notebooks.py",
+                  f"tests/test_{NAME}.py", "-k", NAME], cwd=copy)
+    passed = int(re.search(r"(\d+) passed", tests.stdout).group(1))
+    assert passed >= 25 and "failed" not in tests.stdout, tests.stdout
+    _run([sys.executable, "-m", "pytest", "-o", "addopts=", "-p", "no:cacheprovider", "-q",
+          "--nbval", "--nbval-current-env", "--nbval-sanitize-with=tests/sanitize.cfg",
+          "--nbval-cell-timeout=120", notebook], cwd=copy)
+    listed = _run([sys.executable, "-m", "demos", "list"], cwd=copy)
+    assert NAME in listed.stdout
+    run = _run([sys.executable, "-m", "demos", "run", NAME], cwd=copy)
+    assert "MANIFESTED" in run.stdout and "held" in run.stdout
+    ruff = Path(sys.executable).with_name("ruff")
+    _run([str(ruff), "check", f"src/demos/{NAME}", f"tests/test_{NAME}.py"], cwd=copy)
+    toc = (copy / "_toc.yml").read_text()
+    assert toc.index(f"notebooks/{NUMBER}_{NAME}") < toc.index("book/cheatsheet")
+
+
+def test_the_generator_refuses_a_taken_or_malformed_name_and_number(tmp_path):
+    landed = catalogue.pitfalls()[0]
+    for name, number, message in [
+        ("Bad-Name", 7, r"^NAME must be a lower-case Python identifier, got 'Bad-Name'$"),
+        ("class", 7, r"^NAME must be a lower-case Python identifier, got 'class'$"),
+        ("fresh", 0, r"^N must be an int from 1 to 99, got 0$"),
+        (landed.name, 97, rf"^NAME must be new, got '{landed.name}': src/demos/"),
+        ("fresh", landed.chapter, r"^N must be a free chapter number, got \d+: notebooks/"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            new_chapter.check_arguments(ROOT, name, number)
+
+
+def test_toc_and_cheatsheet_entries_go_in_chapter_order(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_toc.yml").write_text(
+        "root: book/intro\nparts:\n  - caption: The pitfalls\n    chapters:\n"
+        "      - file: notebooks/01_a\n      - file: notebooks/03_c\n"
+        "      - file: book/cheatsheet\n  - caption: Back matter\n    chapters:\n"
+        "      - file: book/references\n")
+    (tmp_path / "book" / "cheatsheet.md").write_text(
+        "# Cheat sheet\n\n## {doc}`../notebooks/01_a`\n\nA.\n\n## {doc}`../notebooks/03_c`\n\n"
+        "C.\n")
+    new_chapter.add_to_toc(tmp_path, "04_d")
+    new_chapter.add_to_cheatsheet(tmp_path, "02_b", 2)
+    toc = (tmp_path / "_toc.yml").read_text().split()
+    assert toc.index("notebooks/04_d") == toc.index("notebooks/03_c") + 3
+    assert toc.index("notebooks/04_d") < toc.index("book/cheatsheet")
+    sheet = (tmp_path / "book" / "cheatsheet.md").read_text()
+    assert sheet.index("01_a`") < sheet.index("02_b`") < sheet.index("03_c`")
+    new_chapter.add_to_toc(tmp_path, "04_d")  # idempotent
+    assert (tmp_path / "_toc.yml").read_text().count("04_d") == 1
+
+
+def test_no_landed_chapter_still_holds_a_template_placeholder():
+    """The skeleton marks what to write with TODO(template); nothing lands with one."""
+    left = []
+    for pitfall in catalogue.pitfalls():
+        paths = [*(ROOT / "src" / "demos" / pitfall.name).glob("*.py"),
+                 ROOT / "tests" / f"test_{pitfall.name}.py",
+                 ROOT / "notebooks" / f"{pitfall.chapter:02d}_{pitfall.name}.ipynb"]
+        left += [p.relative_to(ROOT) for p in paths
+                 if p.is_file() and new_chapter.PLACEHOLDER in p.read_text(encoding="utf-8")]
+    cheatsheet = (ROOT / "book" / "cheatsheet.md").read_text(encoding="utf-8")
+    assert not left and new_chapter.PLACEHOLDER not in cheatsheet, left
+
+
+NUMBER_WORDS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+]
+#: "<number> ways AI inference code goes wrong", "the <number> pitfalls/chapters".
+COUNT = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\s+(?:ways\b(?=[^.]*\bgo(?:es)? wrong)"
+                   rf"|pitfalls\b|chapters\b)", re.I)
+#: Where the book states how many chapters it has.
+PROSE = ["README.md", "CONTRIBUTING.md", "book/intro.md", "book/running.md",
+         "book/workshop.md", "src/demos/__init__.py"]
+#: Sentences about something else than this book's chapters, kept on purpose.
+NOT_ABOUT_THE_BOOK = ("first written up for Rust",)
+
+
+def _claims(text: str) -> list[str]:
+    found = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n\n", text):
+        if any(phrase in sentence for phrase in NOT_ABOUT_THE_BOOK):
+            continue
+        found += [m.group(0) for m in COUNT.finditer(sentence)]
+    return found
+
+
+def test_prose_that_counts_the_chapters_agrees_with_the_catalogue():
+    """Adding a chapter makes this fail until README, intro, pyproject etc. say so."""
+    count = len(catalogue.pitfalls())
+    texts = {p: (ROOT / p).read_text(encoding="utf-8") for p in PROSE if (ROOT / p).is_file()}
+    texts["pyproject.toml"] = tomllib.loads((ROOT / "pyproject.toml").read_text())[
+        "project"]["description"]
+    wrong = {path: claims for path, text in texts.items()
+             if (claims := [c for c in _claims(text)
+                            if NUMBER_WORDS.index(c.split()[0].lower()) != count])}
+    assert not wrong, f"the catalogue has {count} chapters; these say otherwise: {wrong}"
+
+
+def test_the_count_check_sees_the_phrases_it_is_for():
+    assert _claims("Six ways AI inference code goes wrong.") == ["Six ways"]
+    assert _claims("the six pitfalls, and seven chapters") == ["six pitfalls", "seven chapters"]
+    assert _claims("three ways to sum a stream") == []
+    assert _claims("The six pitfalls were first written up for Rust, in prose.") == []

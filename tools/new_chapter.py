@@ -1,0 +1,213 @@
+"""Write a skeleton chapter that already passes the contract tests (`make chapter`).
+
+    python tools/new_chapter.py NAME N [--title "Title"] [--root DIR] [--no-execute]
+
+creates, from ``tools/chapter_template/``:
+
+* ``src/demos/NAME/``: ``__init__`` (title, story, ``CHAPTER = N``), ``broken``, ``fixed``,
+  ``scenario`` (``run(impl, **knobs) -> Report`` on :mod:`demos.knobs`) and ``exercises``
+  (three checks returning Verdicts);
+* ``tests/test_NAME.py``: broken manifests, fixed holds, bad input named, exercises checked;
+* ``notebooks/NN_NAME.ipynb``: every notebook rule of CONTRIBUTING.md met with
+  placeholders, stored executed (nbclient) and normalised (tools/normalise_notebooks.py);
+* the ``_toc.yml`` entry (under "The pitfalls") and the ``book/cheatsheet.md`` block.
+
+Every placeholder says ``TODO(template)``; ``grep -rn "TODO(template)"`` lists what is left
+to write, and ``tests/test_new_chapter.py`` refuses a landed chapter that still has one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = Path(__file__).resolve().parent / "chapter_template"
+PLACEHOLDER = "TODO(template)"
+PITFALLS_CAPTION = "The pitfalls"
+
+
+def _fill(text: str, name: str, number: int, title: str) -> str:
+    return (text.replace("__PITFALL__", name).replace("__N__", str(number))
+            .replace("__TITLE__", title))
+
+
+def check_arguments(root: Path, name: str, number: int) -> None:
+    """Refuse a name or number that is not usable or already taken (ValueError)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
+        raise ValueError(f"NAME must be a lower-case Python identifier, got {name!r}")
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 99:
+        raise ValueError(f"N must be an int from 1 to 99, got {number!r}")
+    package = root / "src" / "demos" / name
+    if package.exists():
+        raise ValueError(f"NAME must be new, got {name!r}: src/demos/{name}/ exists")
+    taken = sorted((root / "notebooks").glob(f"{number:02d}_*.ipynb"))
+    if taken:
+        raise ValueError(f"N must be a free chapter number, got {number}: "
+                         f"notebooks/{taken[0].name} exists")
+
+
+def notebook_from_template(text: str) -> nbformat.NotebookNode:
+    """Cells from the template's ``# %%`` format (``# %% [markdown]``, ``# %% tags=a,b``)."""
+    cells = []
+    for chunk in re.split(r"^(?=# %%)", text, flags=re.M):
+        if not chunk.strip():
+            continue
+        header, _, body = chunk.partition("\n")
+        body = body.strip("\n")
+        if header.strip() == "# %% [markdown]":
+            cell = nbformat.v4.new_markdown_cell(body)
+        else:
+            cell = nbformat.v4.new_code_cell(body)
+            found = re.search(r"tags=(\S+)", header)
+            if found:
+                cell.metadata["tags"] = found.group(1).split(",")
+        cell["id"] = f"cell-{len(cells)}"
+        cells.append(cell)
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
+                                 "name": "python3"}
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode, root: Path) -> None:
+    """Execute in place with nbclient, importing ``root``'s ``src`` first, progress off."""
+    from nbclient import NotebookClient
+
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "DEMOS_NO_PROGRESS")}
+    paths = [str(root / "src"), *filter(None, [saved["PYTHONPATH"]])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+    os.environ["DEMOS_NO_PROGRESS"] = "1"
+    try:
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _normalise(nb: nbformat.NotebookNode, root: Path) -> nbformat.NotebookNode:
+    sys.path.insert(0, str(root / "tools"))
+    try:
+        import normalise_notebooks
+    finally:
+        sys.path.pop(0)
+    return normalise_notebooks.normalise(nb)
+
+
+def add_to_toc(root: Path, notebook: str) -> None:
+    """Add ``- file: notebooks/NN_name`` as the last chapter of "The pitfalls" (before the
+    cheat sheet when it is listed there). A small text edit: the rest of the file is kept."""
+    toc = root / "_toc.yml"
+    lines = toc.read_text(encoding="utf-8").splitlines(keepends=True)
+    entry = f"notebooks/{notebook}"
+    if any(line.strip() == f"- file: {entry}" for line in lines):
+        return
+    start = next((i for i, line in enumerate(lines)
+                  if re.match(rf"\s*- caption:\s*{PITFALLS_CAPTION}\s*$", line)), None)
+    if start is None:
+        raise ValueError(f"_toc.yml must have a part captioned {PITFALLS_CAPTION!r}, got none")
+    end = next((i for i in range(start + 1, len(lines))
+                if re.match(r"\s*- caption:", lines[i])), len(lines))
+    files = [i for i in range(start + 1, end) if re.match(r"\s*- file:", lines[i])]
+    if not files:
+        raise ValueError(f"the {PITFALLS_CAPTION!r} part of _toc.yml lists no file")
+    indent = re.match(r"\s*", lines[files[0]]).group(0)
+    chapters = [i for i in files if "notebooks/" in lines[i]]
+    at = (chapters[-1] + 1) if chapters else files[0]
+    lines.insert(at, f"{indent}- file: {entry}\n")
+    toc.write_text("".join(lines), encoding="utf-8")
+
+
+def add_to_cheatsheet(root: Path, notebook: str, number: int) -> None:
+    """Add the chapter's block (symptom, detection, fix) in chapter order."""
+    sheet = root / "book" / "cheatsheet.md"
+    text = sheet.read_text(encoding="utf-8")
+    heading = f"## {{doc}}`../notebooks/{notebook}`"
+    if heading in text:
+        return
+    block = (f"{heading}\n\n"
+             f"**Symptom.** {PLACEHOLDER}: what a reader sees when it bites\n\n"
+             f"**How to detect.** {PLACEHOLDER}: the check or test that shows it "
+             f"(`python -m demos run {notebook.split('_', 1)[1]}`)\n\n"
+             f"**Fix.** {PLACEHOLDER}: the fix in one or two sentences\n\n")
+    later = [m for m in re.finditer(r"^## \{doc\}`\.\./notebooks/(\d\d)_", text, re.M)
+             if int(m.group(1)) > number]
+    if later:
+        text = text[:later[0].start()] + block + text[later[0].start():]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
+    sheet.write_text(text, encoding="utf-8")
+
+
+def create(root: Path, name: str, number: int, title: str | None = None, *,
+           run: bool = True) -> list[Path]:
+    """Write the chapter into the repository at ``root``; return the files written."""
+    check_arguments(root, name, number)
+    title = title or f"{PLACEHOLDER}: the title of chapter {number}"
+    package = root / "src" / "demos" / name
+    package.mkdir(parents=True)
+    written = []
+    for part in ("__init__", "broken", "fixed", "scenario", "exercises"):
+        target = package / f"{part}.py"
+        target.write_text(_fill((TEMPLATE / f"{part}.py.tmpl").read_text(encoding="utf-8"),
+                                name, number, title), encoding="utf-8")
+        written.append(target)
+    test = root / "tests" / f"test_{name}.py"
+    test.write_text(_fill((TEMPLATE / "test_chapter.py.tmpl").read_text(encoding="utf-8"),
+                          name, number, title), encoding="utf-8")
+    written.append(test)
+    notebook = f"{number:02d}_{name}"
+    nb = notebook_from_template(_fill((TEMPLATE / "notebook.txt").read_text(encoding="utf-8"),
+                                      name, number, title))
+    nb = _normalise(nb, root)  # the set-up cell, before running it
+    if run:
+        execute(nb, root)
+    nb = _normalise(nb, root)
+    path = root / "notebooks" / f"{notebook}.ipynb"
+    text = nbformat.writes(nb)
+    path.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+    written.append(path)
+    add_to_toc(root, notebook)
+    add_to_cheatsheet(root, notebook, number)
+    written += [root / "_toc.yml", root / "book" / "cheatsheet.md"]
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="the package name, e.g. retry_storms")
+    parser.add_argument("number", type=int, help="the chapter number, e.g. 7")
+    parser.add_argument("--title", help="the chapter title (default: a placeholder)")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this)")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="write the notebook without running it (it fails the contract "
+                             "tests until `make notebooks NB=…`)")
+    args = parser.parse_args(argv)
+    try:
+        written = create(args.root.resolve(), args.name, args.number, args.title,
+                         run=not args.no_execute)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    root = args.root.resolve()
+    for path in written:
+        print(f"wrote {path.relative_to(root)}")
+    print(f"Next: replace every {PLACEHOLDER} (grep -rn '{PLACEHOLDER}' src tests notebooks "
+          f"book), then `make notebooks NB=notebooks/{args.number:02d}_{args.name}.ipynb` "
+          f"and `make test`.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
