@@ -100,6 +100,16 @@ class ModelContract:
                             f"got {type(arrays).__name__}")
         if isinstance(use_defaults, str):
             raise TypeError(f"use_defaults must be a collection of names, got str {use_defaults!r}")
+        self._check_names(arrays, use_defaults)
+        feeds: dict[str, npt.NDArray[Any]] = {}
+        bound: dict[str, tuple[str, int]] = {}  # dynamic dim name -> (first input, its size)
+        for spec in self.signature.feedable:
+            if spec.name in arrays:  # FIX: dtype, rank, fixed and shared sizes, before the run
+                feeds[spec.name] = _check(spec, np.asarray(arrays[spec.name]), bound)
+        return feeds
+
+    def _check_names(self, arrays: Mapping[str, Any], use_defaults: Collection[str]) -> None:
+        """Every name known, every required input present, every default asked for."""
         sig = self.signature
         specs = {s.name: s for s in sig.feedable}
         expected = ", ".join(specs)
@@ -115,12 +125,6 @@ class ModelContract:
                 raise ContractError(
                     f"input {spec.name!r} was left out and would silently take the model's "
                     f"default; pass it, or accept the default with use_defaults=[{spec.name!r}]")
-        feeds: dict[str, npt.NDArray[Any]] = {}
-        bound: dict[str, tuple[str, int]] = {}  # dynamic dim name -> (first input, its size)
-        for spec in sig.feedable:
-            if spec.name in arrays:
-                feeds[spec.name] = _check(spec, np.asarray(arrays[spec.name]), bound)
-        return feeds
 
     def run(
         self,
