@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar
 
 from demos.publication.errors import ModelLoadError, ModelNotReadyError
@@ -17,6 +19,7 @@ __all__ = [
     "ModelLoadError",
     "ModelNotReadyError",
     "get_model",
+    "start_worker",
 ]
 
 M = TypeVar("M")
@@ -111,3 +114,15 @@ _default: LazyModel[Model] = LazyModel(load_model)
 def get_model() -> Model:
     """The process-wide model, loaded on first use."""
     return _default.get()
+
+
+def start_worker(target: Callable[..., object], *args: Any, name: str = "worker") -> BaseProcess:
+    """Start a worker process that runs ``target(*args)``; the caller joins it.
+
+    Concurrency: the worker runs beside this process; ``target`` and ``args`` must be
+    picklable (a module-level function), and the model is whatever the worker's code finds.
+    """
+    context = multiprocessing.get_context("fork")  # PITFALL: the worker inherits the model
+    process = context.Process(target=target, args=args, name=name, daemon=True)  # loaded here,
+    process.start()  # PITFALL: a copy of its session whose threads did not survive the fork
+    return process

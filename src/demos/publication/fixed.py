@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
 import threading
 from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar
 
 from demos.publication.errors import ModelLoadError, ModelNotReadyError
@@ -16,6 +18,7 @@ __all__ = [
     "ModelLoadError",
     "ModelNotReadyError",
     "get_model",
+    "start_worker",
 ]
 
 M = TypeVar("M")
@@ -130,6 +133,21 @@ _default: LazyModel[Model] = LazyModel(load_model)
 def get_model() -> Model:
     """The process-wide model, loaded on first use."""
     return _default.get()
+
+
+def start_worker(target: Callable[..., object], *args: Any, name: str = "worker") -> BaseProcess:
+    """Start a worker process that runs ``target(*args)``; the caller joins it.
+
+    Concurrency: the worker is a fresh interpreter, so it creates its own session after it
+    starts; nothing this process loaded (a session, its thread pool, a held lock) is copied.
+    ``target`` and ``args`` must be picklable (a module-level function).
+    """
+    if not callable(target):
+        raise TypeError(f"target must be callable, got {type(target).__name__}")
+    context = multiprocessing.get_context("spawn")  # FIX: a fresh interpreter per worker,
+    process = context.Process(target=target, args=args, name=name, daemon=True)  # which loads
+    process.start()  # FIX: its own model: sessions are created after the process starts
+    return process
 
 
 def _check_timeout(timeout_s: float) -> None:

@@ -8,6 +8,7 @@ service makes, but fast enough to repeat hundreds of times in one notebook.
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import numpy.typing as npt
@@ -69,11 +70,13 @@ class Model:
     """An onnxruntime session plus the one call a request makes.
 
     Concurrency: ``predict`` is safe from many threads (``InferenceSession.run`` is).
+    ``pid`` is the process that created the session: a session is only sound in that one.
     """
 
     def __init__(self, session: ort.InferenceSession) -> None:
         self.session = session
         self.warm = False
+        self.pid = os.getpid()
 
     def warm_up(self) -> None:
         """Run one batch, as services do before taking traffic (first runs are slow)."""
@@ -86,10 +89,10 @@ class Model:
         return out
 
 
-def load_model(seed: int = 0) -> Model:
-    """Create a real ``InferenceSession`` (one intra-op thread) for the tiny model."""
+def load_model(seed: int = 0, *, intra_op_threads: int = 1) -> Model:
+    """Create a real ``InferenceSession`` for the tiny model (``intra_op_threads`` threads)."""
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(
         model_bytes(seed), sess_options=options, providers=["CPUExecutionProvider"]

@@ -1,0 +1,229 @@
+"""Checks for the chapter's exercises; each returns a :class:`demos.exercises.Verdict`.
+
+* :func:`check_1`: ``once(init)``, a once-only initialiser, judged by the chapter's own
+  ``scenario.run`` verdict (its lazy-load trials), plus a retry after a failed ``init``.
+* :func:`check_2`: a readiness probe that reports a failed load instead of "loading".
+* :func:`check_3`: a hot-reloadable model: no request sees a closed model, the old model
+  is closed exactly once, after its last request.
+
+Every wait is bounded and every race is forced by events, so a message is the same on
+every run (counts, never timings).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from demos import exercises
+from demos.publication import fixed, scenario
+from demos.publication.model import Model, load_model, reference_predict, sample_ids
+
+__all__ = ["BOUND_S", "TrackedModel", "check_1", "check_2", "check_3"]
+
+#: The bound on every wait a check makes; nothing here takes more than a fraction of it.
+BOUND_S = 5.0
+
+
+def check_1(once: Callable[[Callable[[], Any]], Callable[[], Any]]) -> exercises.Verdict:
+    """``once(init)`` returns ``get()``: ``init`` runs exactly once, whoever calls first."""
+
+    def attempt() -> exercises.Verdict:
+        yours = SimpleNamespace(ModelHolder=fixed.ModelHolder,
+                                LazyModel=lambda load: SimpleNamespace(get=once(load)))
+        report = scenario.run(yours, trials=3, threads=8, workers=0, bound_s=BOUND_S)
+        m = report.metrics
+        if report.manifested:
+            what = ("init never ran" if m["loads"] == 0 else
+                    "init ran more than once" if m["duplicate_loads"] else
+                    "threads got different objects or none")
+            return exercises.failed("2.1", (
+                f"{m['lazy_trials_off_contract']} of {m['trials']} trials broke the contract "
+                f"(init exactly once, one object for all {m['threads']} threads): {what}"))
+        attempts: list[int] = []
+
+        def flaky() -> str:
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise OSError("disk hiccup")
+            return "tokenizer"
+
+        get = once(flaky)
+        try:
+            get()
+            return exercises.failed("2.1", "the first init raised, but get() did not raise it")
+        except OSError:
+            pass
+        if get() != "tokenizer" or get() != "tokenizer" or len(attempts) != 2:
+            return exercises.failed("2.1", (
+                f"after a failed init, get() must try again once and then keep the result: "
+                f"init ran {len(attempts)} times for 3 calls (2 is right)"))
+        return exercises.passed("2.1", (
+            f"{m['threads']} threads ran init once per trial in {m['trials']} trials and got "
+            f"the same object; a failed init was retried once"))
+
+    return exercises.check("2.1", attempt)
+
+
+def _holders() -> tuple[dict[str, Any], threading.Event]:
+    release = threading.Event()
+
+    def failing() -> Model:
+        raise OSError("weights file is truncated")
+
+    holders = {
+        "loading": fixed.ModelHolder(lambda: release.wait(BOUND_S) and load_model(),
+                                     name="probe-loading"),
+        "ready": fixed.ModelHolder(load_model, name="probe-ready"),
+        "failed": fixed.ModelHolder(failing, name="probe-failed"),
+    }
+    for holder in holders.values():
+        holder.start()
+    for state in ("ready", "failed"):
+        holders[state].join(BOUND_S)
+    return holders, release
+
+
+def check_2(readiness: Callable[[Any], tuple[int, str]]) -> exercises.Verdict:
+    """``readiness(holder)`` -> (200, ...) ready, (503, ...) loading, (500, ...) failed."""
+
+    def attempt() -> exercises.Verdict:
+        holders, release = _holders()
+        try:
+            seen = {}
+            for state, holder in holders.items():
+                probe = exercises_bounded(lambda h=holder: readiness(h))
+                if probe is None:
+                    return exercises.failed("2.2", (
+                        f"readiness() blocked on a {state} holder for {BOUND_S / 5}s: "
+                        "a probe must answer at once"))
+                seen[state] = probe
+        finally:
+            release.set()
+            for holder in holders.values():
+                holder.join(BOUND_S)
+        want = {"loading": 503, "ready": 200, "failed": 500}
+        wrong = [f"{state}: got {seen[state][0]}, expected {code}"
+                 for state, code in want.items() if seen[state][0] != code]
+        if wrong:
+            return exercises.failed("2.2", "; ".join(wrong))
+        if "weights file is truncated" not in str(seen["failed"][1]):
+            return exercises.failed("2.2", "the failed probe's text does not name the load error")
+        return exercises.passed("2.2", "200 when ready, 503 while loading, 500 with the load "
+                                       "error when loading failed; no probe blocked")
+
+    return exercises.check("2.2", attempt)
+
+
+def exercises_bounded(call: Callable[[], Any]) -> Any:
+    """``call()`` if it returns within ``BOUND_S / 5`` seconds, else None."""
+    from demos.harness import bounded
+
+    outcome = bounded(call, BOUND_S / 5, name="exercise-probe")
+    return outcome.unwrap() if not outcome.hung else None
+
+
+class TrackedModel:
+    """A real model that records its requests and its ``close()``, for :func:`check_3`.
+
+    Its first request, if ``hold`` is set, waits inside ``predict`` until ``release`` is
+    set: the request that is in flight while the model is reloaded.
+    """
+
+    def __init__(self, seed: int, *, hold: bool = False) -> None:
+        self.seed, self.model = seed, load_model(seed)
+        self.hold, self.entered, self.release = hold, threading.Event(), threading.Event()
+        # Guards the counters below.
+        self._lock = threading.Lock()
+        self.calls = self.in_flight = self.closes = self.closed_in_flight = 0
+        self.closed = False
+
+    def predict(self, ids: Any) -> Any:
+        with self._lock:
+            if self.closed:
+                raise RuntimeError(f"model {self.seed} used after close()")
+            first, self.calls, self.in_flight = self.calls == 0, self.calls + 1, self.in_flight + 1
+        try:
+            if first and self.hold:
+                self.entered.set()
+                self.release.wait(BOUND_S)
+            out = self.model.predict(ids)
+            with self._lock:
+                if self.closed:
+                    raise RuntimeError(f"model {self.seed} was closed while a request used it")
+            return out
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def close(self) -> None:
+        with self._lock:
+            self.closes += 1
+            self.closed_in_flight += self.in_flight
+            self.closed = True
+
+
+def check_3(reloadable: Callable[[Any], Any]) -> exercises.Verdict:
+    """``reloadable(model)`` has ``predict(ids)`` and ``reload(new_model)``; see the module."""
+
+    def attempt() -> exercises.Verdict:
+        from demos.harness import bounded
+
+        old, new = TrackedModel(0, hold=True), TrackedModel(1)
+        ids = sample_ids(2, seed=3)
+        answers = {0: reference_predict(ids, 0), 1: reference_predict(ids, 1)}
+
+        def who(out: Any) -> int | None:
+            return next((s for s, a in answers.items() if np.allclose(out, a, atol=1e-5)), None)
+
+        served = reloadable(old)
+        results: list[Any] = []
+
+        def request_a() -> None:
+            try:
+                out = who(served.predict(ids))
+                results.append(True if out == 0 else f"answered by model {out}, expected 0")
+            except Exception as error:  # what the request saw, for the verdict
+                results.append(f"{type(error).__name__}: {error}")
+
+        in_flight = threading.Thread(target=request_a, name="request-a", daemon=True)
+        in_flight.start()
+        if not old.entered.wait(BOUND_S):
+            return exercises.failed("2.3", "the first request never reached the model")
+        reload = threading.Thread(target=served.reload, args=(new,), name="reload", daemon=True)
+        reload.start()
+        reload.join(BOUND_S / 5)  # a reload may wait for in-flight requests, or return at once
+        old.release.set()
+        in_flight.join(BOUND_S)
+        reload.join(BOUND_S)
+        if in_flight.is_alive() or reload.is_alive():
+            return exercises.failed("2.3", "a request or the reload was still running after "
+                                           f"{BOUND_S}s")
+        after = bounded(lambda: who(served.predict(ids)), BOUND_S, name="request-c")
+        problems = []
+        if not results or results[0] is not True:
+            problems.append(f"the request in flight during the reload failed: {results[0]}"
+                            if results else "the request in flight got no answer")
+        if old.closed_in_flight:
+            problems.append(f"the old model was closed while {old.closed_in_flight} request "
+                            "was using it")
+        if old.closes != 1:
+            problems.append(f"the old model was closed {old.closes} times (once is right, "
+                            "after its last request)")
+        if new.closes:
+            problems.append("the new model was closed")
+        if not after.ok or after.value != 1:
+            problems.append(f"a request after reload() returned was not answered by the new "
+                            f"model ({after})")
+        if problems:
+            return exercises.failed("2.3", "; ".join(problems))
+        return exercises.passed("2.3", "the request in flight was answered by the old model, "
+                                       "which was closed once, after it; the next request by "
+                                       "the new one")
+
+    return exercises.check("2.3", attempt)
+
