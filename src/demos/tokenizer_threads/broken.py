@@ -10,7 +10,10 @@ from tokenizers import Tokenizer
 
 from demos.tokenizer_threads import _workers
 
-__all__ = ["encode_in_processes", "encode_request", "share"]
+__all__ = ["START_METHOD", "encode_in_processes", "encode_request", "share"]
+
+#: How encode_in_processes starts its workers.
+START_METHOD = "fork"  # PITFALL: a child inherits the parent's locks, not its threads
 
 
 def share(tokenizer: Tokenizer) -> Tokenizer:
@@ -42,7 +45,7 @@ def encode_in_processes(
     timeout_s: float = 60.0,
 ) -> list[list[list[int]]]:
     """Encode each chunk of texts in a pool of worker processes, one tokenizer per worker."""
-    context = multiprocessing.get_context("fork")  # PITFALL: inherits the parent's threads' state
+    context = multiprocessing.get_context(START_METHOD)
     with ProcessPoolExecutor(
         processes, mp_context=context, initializer=_workers.init_worker, initargs=(tokenizer_json,)
     ) as pool:

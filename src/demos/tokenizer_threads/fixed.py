@@ -10,7 +10,11 @@ from tokenizers import Tokenizer
 
 from demos.tokenizer_threads import _workers
 
-__all__ = ["encode_in_processes", "encode_request", "share"]
+__all__ = ["START_METHOD", "encode_in_processes", "encode_request", "share"]
+
+#: How encode_in_processes starts its workers: a fresh interpreter each, inheriting no
+#: lock, thread or thread pool from this process ("forkserver" would do as well).
+START_METHOD = "spawn"  # FIX: never fork a process whose threads used the tokenizer
 
 
 def share(tokenizer: Tokenizer) -> Tokenizer:
@@ -84,14 +88,14 @@ def encode_in_processes(
             are then killed, so nothing is left running.
 
     Concurrency: blocks until every chunk is encoded, at most ``timeout_s`` plus the
-    time to stop the workers. Workers are spawned (fresh interpreters), so no lock or
-    thread pool state is inherited from this process.
+    time to stop the workers. Workers are started with :data:`START_METHOD` (fresh
+    interpreters), so no lock or thread pool state is inherited from this process.
     """
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
         raise ValueError(f"processes must be an int >= 1, got {processes!r}")
-    if not timeout_s > 0:
-        raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
-    context = multiprocessing.get_context("spawn")  # FIX: a fresh interpreter per worker
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not timeout_s > 0:
+        raise ValueError(f"timeout_s must be a number > 0, got {timeout_s!r}")
+    context = multiprocessing.get_context(START_METHOD)
     pool = ProcessPoolExecutor(
         processes, mp_context=context, initializer=_workers.init_worker, initargs=(tokenizer_json,)
     )

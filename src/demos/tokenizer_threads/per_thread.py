@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 from tokenizers import Tokenizer
 
-from demos.tokenizer_threads.fixed import encode_in_processes
+from demos.tokenizer_threads.fixed import START_METHOD, encode_in_processes
 
-__all__ = ["encode_in_processes", "encode_request", "share"]
+__all__ = ["START_METHOD", "encode_in_processes", "encode_request", "share"]
 
 # One dict per thread: id(shared tokenizer) -> (that tokenizer, this thread's copy).
 # Keeping the shared object in the entry keeps its id from being reused.

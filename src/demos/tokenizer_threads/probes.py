@@ -1,9 +1,18 @@
 """Experiments that can hang a process, each run in its own child process under a timeout.
 
+Every probe is deterministic by construction. Where a thread must be *inside*
+``encode_batch`` when something happens (a fork, a configuration call), the tokenizer gets a
+pre-tokenizer written in Python that signals an Event on its first text and then waits
+until the other side has acted: the batch is provably in flight, holding whatever lock or
+borrow the installed ``tokenizers`` takes, at that moment. Where a thread must have left
+it, the probe joins it first. A probe that does not finish within its bound is a
+deadlock, not a slow machine: nothing it waits for can ever happen.
+
 ``python -m demos.tokenizer_threads.probes NAME TOKENIZER_JSON_FILE [MODULE]`` runs one
-probe and prints ``PROBE-DONE`` when it finishes. :func:`run_probes` starts them in new
-process groups, waits up to a bound and kills every group it started (the probe, and any
-process the probe forked), so the caller always finishes and leaves nothing behind.
+probe; it prints ``OUTCOME: …`` lines, then ``PROBE-DONE`` when it finishes.
+:func:`run_probes` starts them in new process groups, waits up to a bound and kills every
+group it started (the probe, and any process the probe forked), so the caller always
+finishes and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -22,26 +31,41 @@ __all__ = ["PROBES", "ProbeResult", "run_probes"]
 
 #: name -> (what it does, TOKENIZERS_PARALLELISM for it: "true" or None for unset)
 PROBES: dict[str, tuple[str, str | None]] = {
-    "fork_after_batch_parallel": ("encode_batch, fork, child encode_batch", "true"),
-    "fork_after_batch_default": ("encode_batch, fork, child encode_batch", None),
-    "fork_during_batch_encode": ("fork while a thread is in encode_batch; child encodes", None),
-    "fork_during_batch_configure": (
-        "fork while a thread is in encode_batch; child configures", None),
-    "python_pretokenizer": ("Python pre-tokenizer; configure while a thread encodes", None),
-    "pool": ("encode_batch, then <module>.encode_in_processes", "true"),
+    "fork_after_batch_parallel": ("PARALLELISM=true: batch, fork, child encode_batch", "true"),
+    "fork_after_batch_default": ("PARALLELISM unset: batch, fork, child encode_batch", None),
+    "fork_inside_batch_encode": ("fork while a thread is inside encode_batch; child encodes",
+                                 None),
+    "fork_inside_batch_configure": (
+        "fork while a thread is inside encode_batch; child configures", None),
+    "configure_inside_batch": (
+        "configure while a thread is inside a Python pre-tokenizer", None),
+    "configure_during_batch": ("configure while a thread runs a long Rust batch", None),
+    "pool": ("batch, then <module>.encode_in_processes", "true"),
 }
 _DONE = "PROBE-DONE"
+_READY_ENV = "TOKENIZER_PROBE_READY_FILE"
+#: The most a probe may take to start its interpreter and load the tokenizer.
+STARTUP_S = 60.0
+_OUTCOME = "OUTCOME: "
 _TEXT = "the quick brown fox jumps over the lazy dog " * 40
+#: How long a held thread waits for the other side before giving up (never reached when
+#: the probe works: the other side acts within milliseconds, or deadlocks for ever).
+_HOLD_S = 20.0
 
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """What one probe did: ``status`` is "ok", "hung" (killed at the bound) or "failed"."""
+    """What one probe did: ``status`` is "ok", "hung" (killed at the bound) or "failed".
+
+    ``outcomes`` are the probe's ``OUTCOME:`` lines (what it observed before it ended or
+    was killed), ``output`` everything else it printed.
+    """
 
     name: str
     status: str
     elapsed_s: float
     output: str
+    outcomes: tuple[str, ...] = ()
 
     @property
     def hung(self) -> bool:
@@ -53,7 +77,12 @@ def run_probes(
 ) -> list[ProbeResult]:
     """Run probes side by side in child processes; kill whatever outlives ``timeout_s``.
 
-    Concurrency: blocks for at most ``timeout_s`` plus process start-up and kill time.
+    The bound counts from the moment each probe has started its interpreter and loaded
+    the tokenizer (it says so by creating a file), so a loaded machine's slow start-up is
+    never mistaken for a hang.
+
+    Concurrency: blocks for at most ``timeout_s`` plus start-up (itself bounded by
+    ``STARTUP_S``) and kill time.
     """
     for name in names:
         if name not in PROBES:
@@ -65,28 +94,49 @@ def run_probes(
         with open(path, "w", encoding="utf-8") as file:
             file.write(tokenizer_json)
         started = []
-        for name in names:
+        for index, name in enumerate(names):
             env = {k: v for k, v in os.environ.items() if k != "TOKENIZERS_PARALLELISM"}
             if PROBES[name][1] is not None:
                 env["TOKENIZERS_PARALLELISM"] = PROBES[name][1]
+            env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"  # fork() with threads, 3.12+
+            env[_READY_ENV] = os.path.join(folder, f"ready-{index}")
             process = subprocess.Popen(
                 [sys.executable, "-m", __name__, name, path, module], env=env,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 start_new_session=True,  # its own process group: we kill what it forks too
             )
             started.append((name, process, time.perf_counter()))
-        ended = _wait_all([p for _, p, _ in started], timeout_s)
+        ended = _wait_all([(p, os.path.join(folder, f"ready-{i}"))
+                           for i, (_, p, _) in enumerate(started)], timeout_s)
         return [_collect(name, p, t0, ended[i]) for i, (name, p, t0) in enumerate(started)]
 
 
-def _wait_all(processes: list[subprocess.Popen], timeout_s: float) -> list[float | None]:
-    """When each process exited (perf_counter), or None if it outlived the bound."""
+def _wait_all(
+    processes: list[tuple[subprocess.Popen, str]], timeout_s: float
+) -> list[float | None]:
+    """When each process exited (perf_counter), or None if it outlived its bound.
+
+    A process's bound is ``timeout_s`` after its ready file appeared, or ``STARTUP_S``
+    after the start if it never got that far.
+    """
     ended: list[float | None] = [None] * len(processes)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and None in ended:
-        for i, process in enumerate(processes):
-            if ended[i] is None and process.poll() is not None:
+    start = time.monotonic()
+    deadlines = [start + STARTUP_S] * len(processes)
+    ready = [False] * len(processes)
+    while None in ended:
+        now = time.monotonic()
+        waiting = False
+        for i, (process, ready_file) in enumerate(processes):
+            if ended[i] is not None:
+                continue
+            if process.poll() is not None:
                 ended[i] = time.perf_counter()
+                continue
+            if not ready[i] and os.path.exists(ready_file):
+                ready[i], deadlines[i] = True, min(deadlines[i], now + timeout_s)
+            waiting = waiting or now < deadlines[i]
+        if not waiting:
+            break
         time.sleep(0.02)
     return ended
 
@@ -95,74 +145,114 @@ def _collect(name: str, process: subprocess.Popen, t0: float, ended: float | Non
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)  # the probe if it hung, and anything it forked
     output, _ = process.communicate()
+    lines = output.strip().splitlines()
+    outcomes = tuple(line[len(_OUTCOME):] for line in lines if line.startswith(_OUTCOME))
+    rest = "\n".join(line for line in lines if not line.startswith(_OUTCOME) and line != _DONE)
     if ended is None:
-        return ProbeResult(name, "hung", time.perf_counter() - t0, output.strip())
-    status = "ok" if process.returncode == 0 and _DONE in output else "failed"
-    return ProbeResult(name, status, ended - t0, output.replace(_DONE, "").strip())
+        return ProbeResult(name, "hung", time.perf_counter() - t0, rest, outcomes)
+    status = "ok" if process.returncode == 0 and _DONE in lines else "failed"
+    return ProbeResult(name, status, ended - t0, rest, outcomes)
 
 
-def _in_flight(tokenizer, batch: int = 4000) -> tuple[threading.Thread, threading.Event]:
-    """Start encode_batch on a thread; return once it is running (it lasts over a second)."""
-    started, done = threading.Event(), threading.Event()
+def _report(outcome: str) -> None:
+    """Print one observation, unbuffered (a forked child writes to the same pipe)."""
+    os.write(1, f"{_OUTCOME}{outcome}\n".encode())
 
-    def work() -> None:
-        started.set()
-        tokenizer.encode_batch([_TEXT] * batch)
-        done.set()
 
-    thread = threading.Thread(target=work, name="probe-batch", daemon=True)
+def _attempt(action) -> str:
+    """Run ``action``; "returned" or the exception it raised, in a few words."""
+    try:
+        action()
+    except Exception as error:  # the observation is what was raised
+        return f"raised {type(error).__name__}: {error}"
+    return "returned"
+
+
+def _held_batch(tokenizer):
+    """Start a batch on a thread and return once that thread is provably inside it.
+
+    The tokenizer's pre-tokenizer becomes a Python one that, on its first text in this
+    process, sets ``inside`` and then waits for ``release``. Returns
+    ``(thread, release)``: the caller acts, then sets ``release`` (or never can).
+    """
+    from tokenizers.pre_tokenizers import PreTokenizer
+
+    inside, release, me = threading.Event(), threading.Event(), os.getpid()
+
+    class HoldFirstText:  # a pre-tokenizer written in Python (runs with the GIL)
+        def pre_tokenize(self, pretok) -> None:
+            if os.getpid() == me and not inside.is_set():
+                inside.set()
+                release.wait(_HOLD_S)
+            pretok.split(lambda _, piece: piece.split(" ", "removed"))  # words
+
+    tokenizer.pre_tokenizer = PreTokenizer.custom(HoldFirstText())
+    thread = threading.Thread(target=lambda: tokenizer.encode_batch([_TEXT] * 8),
+                              name="probe-batch", daemon=True)
     thread.start()
-    started.wait(10)
-    time.sleep(0.1)  # a head start into a batch that lasts ~10x longer
-    return thread, done
+    if not inside.wait(_HOLD_S):
+        raise RuntimeError("the batch never reached its pre-tokenizer")
+    return thread, release
 
 
-def _fork_then(child, parent_thread: threading.Thread | None = None) -> None:
+def _fork_then(child) -> None:
+    """Fork; the child reports what ``child()`` did and leaves without any cleanup."""
     pid = os.fork()
-    if pid == 0:  # the child: runs `child`, then leaves without running any cleanup
-        child()
+    if pid == 0:
+        _report(f"child {_attempt(child)}")
         os._exit(0)
-    if parent_thread is not None:
-        parent_thread.join(30)
     _, status = os.waitpid(pid, 0)
     print(f"child exit status {status}")
 
 
 def _main(name: str, path: str, module: str) -> None:
     from tokenizers import Tokenizer
-    from tokenizers.pre_tokenizers import PreTokenizer
 
     tokenizer = Tokenizer.from_file(path)
     tokenizer.no_truncation()
+    tokenizer.no_padding()
+    ready = os.environ.get(_READY_ENV)
+    if ready:  # the parent's bound starts now
+        with open(ready, "w", encoding="utf-8"):
+            pass
     if name.startswith("fork_after_batch"):
-        tokenizer.encode_batch([_TEXT] * 64)
+        tokenizer.encode_batch([_TEXT] * 64)  # done: no thread is inside the tokenizer now
         _fork_then(lambda: tokenizer.encode_batch([_TEXT] * 64))
-    elif name.startswith("fork_during_batch"):
-        thread, done = _in_flight(tokenizer)
-        in_flight = not done.is_set()
+    elif name.startswith("fork_inside_batch"):
+        thread, release = _held_batch(tokenizer)
         child = (lambda: tokenizer.encode_batch([_TEXT] * 8)) if name.endswith("encode") \
             else (lambda: tokenizer.enable_truncation(16))
-        print(f"batch in flight at fork: {in_flight}", flush=True)  # flushed before the fork
-        _fork_then(child, thread)
-    elif name == "python_pretokenizer":
-        class WholeText:  # a pre-tokenizer written in Python: it needs the GIL for each text
-            def pre_tokenize(self, pretok) -> None:
-                pretok.split(lambda i, piece: [piece])
-
-        tokenizer.pre_tokenizer = PreTokenizer.custom(WholeText())
-        thread, _ = _in_flight(tokenizer, batch=5000)
-        try:
-            tokenizer.enable_truncation(16)
-        except RuntimeError as error:  # tokenizers <= 0.23.0
-            print(f"RuntimeError: {error}")
-        thread.join(30)
+        pid = os.fork()  # the batch thread is inside encode_batch, waiting for `release`
+        if pid == 0:
+            _report(f"child {_attempt(child)}")
+            os._exit(0)
+        release.set()
+        thread.join(_HOLD_S)
+        _, status = os.waitpid(pid, 0)
+        print(f"child exit status {status}")
+    elif name == "configure_inside_batch":
+        thread, release = _held_batch(tokenizer)
+        # The batch thread is inside its pre-tokenizer. If the call below waits for the
+        # batch while holding the GIL, the pre-tokenizer can never return: a deadlock.
+        _report(_attempt(lambda: tokenizer.enable_truncation(16)))
+        release.set()
+        thread.join(_HOLD_S)
+    elif name == "configure_during_batch":
+        lengths: list[int] = []
+        thread = threading.Thread(
+            target=lambda: lengths.extend(len(e) for e in tokenizer.encode_batch([_TEXT] * 500)),
+            name="probe-batch", daemon=True)
+        thread.start()
+        _report(_attempt(lambda: tokenizer.enable_truncation(16)))
+        thread.join(_HOLD_S)
+        _report(f"batch torn: {len(set(lengths)) > 1}")
     elif name == "pool":
         import importlib
 
         impl = importlib.import_module(module)
         tokenizer.encode_batch([_TEXT] * 64)
         out = impl.encode_in_processes(path_text(path), [[_TEXT] * 8] * 4, processes=2)
-        print(f"{len(out)} chunks encoded")
+        _report(f"{len(out)} chunks encoded")
     print(_DONE, flush=True)
 
 

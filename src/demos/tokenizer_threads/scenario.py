@@ -6,7 +6,9 @@ a private, sequentially configured tokenizer returns for the same request (the o
 (a realistic slow step) only once all threads' requests have arrived, so every handler
 has applied its options before any of them encodes. ``barrier=False`` shows the natural
 rate. ``fork=True`` also runs ``impl.encode_in_processes`` after the parent used the
-tokenizer with ``TOKENIZERS_PARALLELISM=true``, in a child process under a timeout.
+tokenizer with ``TOKENIZERS_PARALLELISM=true``, in a child process under a timeout. The
+pool's start method (``impl.START_METHOD``) is part of the verdict: a pool that forks
+workers is a manifestation, whether or not this run's fork happened to hang.
 """
 
 from __future__ import annotations
@@ -16,25 +18,21 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 from tokenizers import Tokenizer
 
+from demos import knobs
 from demos.harness import HangError, hammer
 from demos.report import Report
 from demos.tokenizer_threads import probes
-from demos.tokenizer_threads.texts import request_texts
+from demos.tokenizer_threads.texts import requests_for, shipped_tokenizer_json
 
-__all__ = ["Body", "bench", "requests_for", "run", "shipped_tokenizer_json"]
+__all__ = ["FORK_SAFE_START_METHODS", "Body", "bench", "expected_ids", "requests_for", "run",
+           "shipped_tokenizer_json"]
 
 PITFALL = "tokenizer_threads"
 BARRIER_TIMEOUT_S = 10.0
-
-
-def shipped_tokenizer_json() -> str:
-    """The running example's ``tokenizer.json``, exactly as the model ships it."""
-    from demos.models import model_files
-
-    return model_files().tokenizer_json
+#: Start methods whose workers inherit no thread, lock or thread-pool state from the parent.
+FORK_SAFE_START_METHODS = ("spawn", "forkserver")
 
 
 class Body:
@@ -44,20 +42,14 @@ class Body:
     between applying its options and encoding until all threads are at the same point.
     """
 
-    def __init__(self, texts: tuple[str, ...], barrier: threading.Barrier | None) -> None:
-        self._texts, self._barrier = texts, barrier
+    def __init__(self, texts: tuple[str, ...], barrier: threading.Barrier | None,
+                 timeout_s: float = BARRIER_TIMEOUT_S) -> None:
+        self._texts, self._barrier, self._timeout_s = texts, barrier, timeout_s
 
     def __iter__(self) -> Iterator[str]:
         if self._barrier is not None:
-            self._barrier.wait(BARRIER_TIMEOUT_S)
+            self._barrier.wait(self._timeout_s)
         return iter(self._texts)
-
-
-def requests_for(threads: int, requests: int, seed: int = 0) -> list[list[dict[str, Any]]]:
-    """Per thread, per call: texts, max_length and pad, distinct among concurrent calls."""
-    rng = np.random.default_rng(seed)
-    return [[{"texts": request_texts(rng), "max_length": 8 + 8 * ((t + i) % threads),
-              "pad": (t + i) % 2 == 0} for i in range(requests)] for t in range(threads)]
 
 
 def expected_ids(tokenizer_json: str, request: dict[str, Any]) -> list[list[int]]:
@@ -71,10 +63,6 @@ def expected_ids(tokenizer_json: str, request: dict[str, Any]) -> list[list[int]
     return [e.ids for e in own.encode_batch(list(request["texts"]))]
 
 
-def _label(impl: Any) -> str:
-    return getattr(impl, "NAME", None) or getattr(impl, "__name__", "impl").rsplit(".", 1)[-1]
-
-
 def run(
     impl: ModuleType | Any,
     *,
@@ -85,16 +73,20 @@ def run(
     seed: int = 0,
     timeout_s: float = 60.0,
     fork_timeout_s: float = 10.0,
+    barrier_timeout_s: float = BARRIER_TIMEOUT_S,
 ) -> Report:
     """Drive ``impl.share`` / ``impl.encode_request`` from ``threads`` threads.
 
     Manifested when any request's ids differ from the oracle's (a leaked option), a call
-    raised, a call did not finish within ``timeout_s``, or (``fork=True``) the process
-    pool hung or failed.
+    raised, a call did not finish within ``timeout_s``, the implementation's process pool
+    forks its workers (``impl.START_METHOD`` not in :data:`FORK_SAFE_START_METHODS`), or
+    (``fork=True``) the process pool hung or failed.
     """
-    for name, value in (("threads", threads), ("requests", requests)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    threads = knobs.integer("threads", threads)
+    requests = knobs.integer("requests", requests)
+    timeout_s = knobs.seconds("timeout_s", timeout_s)
+    fork_timeout_s = knobs.seconds("fork_timeout_s", fork_timeout_s)
+    barrier_timeout_s = knobs.seconds("barrier_timeout_s", barrier_timeout_s)
     tokenizer_json = shipped_tokenizer_json()
     plan = requests_for(threads, requests, seed)
     expected = [[expected_ids(tokenizer_json, r) for r in row] for row in plan]
@@ -104,7 +96,7 @@ def run(
     def call(thread: int, index: int) -> bool:
         request = plan[thread][index]
         try:
-            ids = impl.encode_request(shared, Body(request["texts"], gate),
+            ids = impl.encode_request(shared, Body(request["texts"], gate, barrier_timeout_s),
                                       max_length=request["max_length"], pad=request["pad"])
         except Exception:
             if gate is not None:
@@ -121,11 +113,14 @@ def run(
     wrong = sum(1 for c in calls if c.error is None and c.value is False)
     errors = [c.error for c in calls if c.error is not None]
     total = threads * requests
+    start_method = getattr(impl, "START_METHOD", None)  # None: the implementation has no pool
+    forks = start_method is not None and start_method not in FORK_SAFE_START_METHODS
     metrics: dict[str, Any] = {
         "threads": threads, "requests": total, "wrong": wrong, "errors": len(errors),
         "leak_rate": wrong / total, "hung": hung,
         "max_call_s": max((c.duration_s for c in calls), default=float("nan")),
         "first_error": f"{type(errors[0]).__name__}: {errors[0]}" if errors else "",
+        "start_method": start_method or "",
     }
     fork_failed = False
     if fork:
@@ -134,15 +129,16 @@ def run(
                                      module=module)
         fork_failed = probe.status != "ok"
         metrics.update(fork_status=probe.status, fork_s=round(probe.elapsed_s, 3))
-    manifested = bool(wrong or errors or hung or fork_failed)
+    manifested = bool(wrong or errors or hung or forks or fork_failed)
     headline = (f"{wrong} of {total} requests got another request's options, "
                 f"{len(errors)} raised" + (", hung" if hung else "")
-                + (f"; process pool {metrics['fork_status']}" if fork else ""))
-    return Report(PITFALL, _label(impl), manifested, headline, metrics)
+                + (f"; process pool starts workers with {start_method}" if start_method else "")
+                + (f", {metrics['fork_status']}" if fork else ""))
+    return Report(PITFALL, knobs.impl_name(impl), manifested, headline, metrics)
 
 
 def bench(repeats: int = 30, seed: int = 0) -> dict[str, Any]:
     """The cost of each fix, side by side: per-request time, one thread, same requests."""
     from demos.tokenizer_threads import measure
 
-    return measure.costs(repeats=repeats, seed=seed)
+    return measure.costs(repeats=knobs.integer("repeats", repeats), seed=seed)

@@ -1,10 +1,18 @@
-"""The requests' texts: long enough to be truncated, plus short ones that need padding."""
+"""The requests: their texts (long enough to be truncated, plus short ones that need
+padding), their options, and the tokenizer.json they are encoded with.
+
+One home for what :mod:`.scenario` and :mod:`.measure` both use, so neither imports the
+other's internals.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["LONG", "SHORT", "long_document", "request_texts"]
+__all__ = ["LONG", "SHORT", "long_document", "request_texts", "requests_for",
+           "shipped_tokenizer_json"]
 
 _SENTENCES = (
     "The search service embeds every incoming query before it looks for neighbours.",
@@ -40,3 +48,17 @@ def request_texts(rng: np.random.Generator, n_long: int = 3) -> tuple[str, ...]:
 def long_document(sentences: int = 28) -> str:
     """One document longer than the shipped tokenizer.json's 128 word pieces."""
     return " ".join(_SENTENCES[k % len(_SENTENCES)] for k in range(sentences))
+
+
+def requests_for(threads: int, requests: int, seed: int = 0) -> list[list[dict[str, Any]]]:
+    """Per thread, per call: texts, max_length and pad, distinct among concurrent calls."""
+    rng = np.random.default_rng(seed)
+    return [[{"texts": request_texts(rng), "max_length": 8 + 8 * ((t + i) % threads),
+              "pad": (t + i) % 2 == 0} for i in range(requests)] for t in range(threads)]
+
+
+def shipped_tokenizer_json() -> str:
+    """The running example's ``tokenizer.json``, exactly as the model ships it."""
+    from demos.models import model_files
+
+    return model_files().tokenizer_json
