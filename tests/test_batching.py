@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,12 +12,16 @@ import numpy as np
 import pytest
 
 from demos import catalogue
-from demos.batching import broken, exit_hang, fixed, perf, scenario
+from demos.batching import broken, exit_hang, first_fix, fixed, perf, scenario
 from demos.batching._cases import double
 from demos.harness import bounded
+from demos.models.encoder import token_batches
 
 TIMEOUT_S = 0.5
-BOUND = 30.0  # for work that must finish: far above its need, so only a hang reaches it
+# For work that must finish: each call below needs milliseconds, so this is far above its
+# need on a loaded machine, yet short enough that a regression (say, broken.py swapped in
+# for fixed.py) fails the suite in about a minute instead of half an hour of 30 s bounds.
+BOUND = 3.0
 
 # (clients, requests, max_batch): the last batch is partial, so a batcher with no deadline hangs
 LOADS = [
@@ -130,7 +135,7 @@ def test_fixed_batcher_gives_exactly_one_answer_to_5000_requests_with_cancels_an
             assert await batcher.submit(21) == 42  # the batcher survived
         return answers, alive
 
-    answers, alive = bounded(load, BOUND).unwrap()
+    answers, alive = bounded(load, 10 * BOUND).unwrap()  # 5000 requests: a few hundred ms
     assert alive
     assert all(count == 1 for count in seen.values())  # no item ran twice
     failed_items = {x for b in batches if any(v < 0 for v in b) for x in b}
@@ -250,6 +255,170 @@ def test_broken_batcher_starves_the_event_loop_for_the_whole_model_call():
     assert max(late) >= 45  # a 1 ms timer waited for the whole call
 
 
+# --- the fixed batcher pays: no idle wait, batches cut by a token budget --------------------
+
+def _recording(gate: threading.Event | None = None, entered: threading.Event | None = None):
+    """A model that records each batch it gets; the first call sets ``entered`` and waits
+    for ``gate``, so that what the test submits next queues while the model is busy."""
+    batches: list[list[int]] = []
+
+    def model(items: list[int]) -> list[int]:
+        first = not batches
+        batches.append(list(items))
+        if first and gate is not None:
+            if entered is not None:
+                entered.set()
+            gate.wait(BOUND)
+        return double(items)
+
+    return model, batches
+
+
+async def _until(condition) -> None:
+    """Yield to the loop until ``condition()`` holds (the caller's ``bounded`` limits it)."""
+    while not condition():
+        await asyncio.sleep(0.001)
+
+
+@pytest.mark.parametrize("max_batch", [4, 32])
+def test_fixed_batcher_sends_a_lone_request_at_once_however_long_max_wait_s_is(max_batch):
+    model, batches = _recording()
+
+    async def lone() -> list[int]:
+        async with fixed.MicroBatcher(model, max_batch=max_batch, max_wait_s=60.0) as batcher:
+            return [await batcher.submit(i) for i in range(3)]  # one client, one at a time
+
+    assert bounded(lone, BOUND).unwrap() == [0, 2, 4]  # a 60 s idle wait would hang here
+    assert batches == [[0], [1], [2]]
+
+
+def test_the_first_fix_waits_for_company_while_the_model_is_idle():
+    async def lone() -> bool:
+        async with first_fix.MicroBatcher(double, max_batch=4, max_wait_s=60.0) as batcher:
+            request = asyncio.create_task(batcher.submit(1), name="lone")
+            done, _ = await asyncio.wait([request], timeout=0.2)
+            request.cancel()
+            return bool(done)
+
+    assert bounded(lone, BOUND).unwrap() is False
+
+
+def test_fixed_batcher_batches_what_queued_while_the_model_was_busy():
+    gate, entered = threading.Event(), threading.Event()
+    model, batches = _recording(gate, entered)
+
+    async def busy() -> list[int]:
+        async with fixed.MicroBatcher(model, max_batch=8, max_wait_s=60.0) as batcher:
+            tasks = [asyncio.create_task(batcher.submit(0), name="c-0")]
+            await _until(entered.is_set)  # the model is busy with request 0
+            tasks += [asyncio.create_task(batcher.submit(i), name=f"c-{i}") for i in range(1, 6)]
+            await _until(lambda: batcher.statistics().queued == 5)
+            gate.set()
+            return list(await asyncio.gather(*tasks))
+
+    assert bounded(busy, BOUND, cancel=gate.set).unwrap() == [0, 2, 4, 6, 8, 10]
+    assert batches == [[0], [1, 2, 3, 4, 5]]
+
+
+@pytest.mark.parametrize(("max_wait_s", "expected"), [
+    (60.0, [[0], [1, 4, 2, 5], [3]]),  # nobody overdue: the shortest first
+    (0.0, [[0], [3], [1, 4, 2, 5]]),  # all overdue: the cut holding the oldest (3) first
+], ids=["shortest-first", "oldest-first-when-overdue"])
+def test_fixed_batcher_sorts_what_it_holds_so_a_long_item_does_not_pad_short_ones(
+        max_wait_s, expected):
+    gate, entered = threading.Event(), threading.Event()
+    model, batches = _recording(gate, entered)
+    sizes = {0: 5, 1: 5, 2: 6, 3: 200, 4: 5, 5: 7}
+
+    async def mixed() -> list[int]:
+        async with fixed.MicroBatcher(model, max_batch=8, max_wait_s=max_wait_s,
+                                      max_batch_tokens=64, size_fn=sizes.__getitem__) as batcher:
+            tasks = [asyncio.create_task(batcher.submit(0), name="c-0")]
+            await _until(entered.is_set)
+            tasks += [asyncio.create_task(batcher.submit(i), name=f"c-{i}")
+                      for i in (3, 1, 2, 4, 5)]
+            await _until(lambda: batcher.statistics().queued == 5)
+            gate.set()
+            return list(await asyncio.gather(*tasks))
+
+    assert bounded(mixed, BOUND, cancel=gate.set).unwrap() == [0, 6, 2, 4, 8, 10]
+    assert batches == expected
+    for batch in batches:  # every call within the budget, or a single long item
+        assert len(batch) == 1 or len(batch) * max(sizes[i] for i in batch) <= 64
+
+
+def test_a_request_held_for_a_later_cut_fails_clearly_when_the_batcher_exits_on_an_error():
+    first_gate, second_gate = threading.Event(), threading.Event()
+    entered = [threading.Event(), threading.Event()]
+    calls: list[list[int]] = []
+
+    def model(items: list[int]) -> list[int]:
+        calls.append(list(items))
+        if len(calls) <= 2:  # the first two calls wait for the test
+            entered[len(calls) - 1].set()
+            (first_gate if len(calls) == 1 else second_gate).wait(BOUND)
+        return double(items)
+
+    def release() -> None:
+        first_gate.set()
+        second_gate.set()
+
+    sizes = {0: 1, 1: 1, 2: 1, 3: 100}
+
+    async def abort() -> tuple[list[BaseException | None], list[int]]:
+        with pytest.raises(KeyError):
+            async with fixed.MicroBatcher(model, max_batch=4, max_wait_s=60.0,
+                                          size_fn=sizes.__getitem__) as batcher:
+                tasks = [asyncio.create_task(batcher.submit(0), name="c-0")]
+                await _until(entered[0].is_set)
+                tasks += [asyncio.create_task(batcher.submit(i), name=f"c-{i}") for i in (1, 2, 3)]
+                await _until(lambda: batcher.statistics().queued == 3)
+                first_gate.set()  # the loop then holds 1, 2, 3 and sends the cut [1, 2]
+                await _until(entered[1].is_set)
+                held = [r.item for r in batcher._held]  # 3 would pad 1 and 2: a later cut
+                raise KeyError("the handler failed")
+        second_gate.set()
+        await asyncio.wait(tasks, timeout=BOUND)
+        return [t.exception() for t in tasks], held
+
+    errors, held = bounded(abort, BOUND, cancel=release).unwrap()
+    assert held == [3]
+    assert calls[:2] == [[0], [1, 2]]
+    assert errors[0] is None
+    assert all(isinstance(e, fixed.BatcherClosedError) for e in errors[1:])  # none lost
+
+
+def test_a_failing_size_fn_fails_its_own_request_only():
+    def size(item: int) -> int:
+        if item == 7:
+            raise KeyError("no length for 7")
+        return 0 if item == 8 else 1
+
+    async def serve() -> list[object]:
+        async with fixed.MicroBatcher(double, max_batch=4, size_fn=size) as batcher:
+            return await asyncio.gather(*(batcher.submit(i) for i in (1, 7, 8, 2)),
+                                        return_exceptions=True)
+
+    one, seven, eight, two = bounded(serve, BOUND).unwrap()
+    assert (one, two) == (2, 4)
+    assert isinstance(seven, KeyError)
+    assert isinstance(eight, ValueError)
+    assert str(eight) == "size_fn must return an int >= 1, got 0"
+
+
+@pytest.mark.parametrize(("lengths", "max_batch", "max_tokens", "expected"), [
+    ([14] * 31 + [256], 32, 8192, [list(range(31)), [31]]),  # the long one pads nobody
+    ([3, 1, 2], 2, 100, [[1, 2], [0]]),  # sorted, then cut by count
+    ([10, 10, 10, 10], 8, 25, [[0, 1], [2, 3]]),  # cut by padded tokens: 2 × 10 <= 25
+    ([300, 5], 4, 64, [[1], [0]]),  # longer than the budget: alone
+], ids=["long-tail", "count", "tokens", "over-budget"])
+def test_token_batches_sorts_and_cuts_by_count_tokens_and_padding(lengths, max_batch,
+                                                                 max_tokens, expected):
+    cuts = token_batches(lengths, max_batch=max_batch, max_tokens=max_tokens)
+    assert cuts == expected
+    assert sorted(i for c in cuts for i in c) == list(range(len(lengths)))
+
+
 # --- bad arguments get clear errors -------------------------------------------------------
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -258,7 +427,11 @@ def test_broken_batcher_starves_the_event_loop_for_the_whole_model_call():
     ({"max_wait_s": -0.1}, r"^max_wait_s must be a finite number >= 0, got -0\.1$"),
     ({"max_wait_s": float("nan")}, r"^max_wait_s must be a finite number >= 0, got nan$"),
     ({"max_queue": 0}, r"^max_queue must be an int >= 1, got 0$"),
-], ids=["max-batch-zero", "max-batch-float", "negative-wait", "nan-wait", "queue-zero"])
+    ({"max_batch_tokens": 0}, r"^max_batch_tokens must be an int >= 1 or None, got 0$"),
+    ({"max_batch_tokens": True}, r"^max_batch_tokens must be an int >= 1 or None, got True$"),
+    ({"max_batch_tokens": 64.0}, r"^max_batch_tokens must be an int >= 1 or None, got 64\.0$"),
+], ids=["max-batch-zero", "max-batch-float", "negative-wait", "nan-wait", "queue-zero",
+        "tokens-zero", "tokens-bool", "tokens-float"])
 def test_fixed_batcher_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         fixed.MicroBatcher(double, **kwargs)
@@ -269,6 +442,21 @@ def test_fixed_batcher_rejects_a_model_that_is_not_callable():
         fixed.MicroBatcher("encode")
 
 
+def test_fixed_batcher_rejects_a_size_fn_that_is_not_callable():
+    with pytest.raises(TypeError, match=r"^size_fn must be callable or None, got int$"):
+        fixed.MicroBatcher(double, size_fn=3)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"max_batch": 0}, r"^max_batch must be an int >= 1, got 0$"),
+    ({"max_tokens": -1}, r"^max_tokens must be an int >= 1, got -1$"),
+    ({"lengths": [3, 0]}, r"^lengths\[1\] must be an int >= 1, got 0$"),
+])
+def test_token_batches_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        token_batches(**{"lengths": [1], "max_batch": 4, "max_tokens": 8, **kwargs})
+
+
 def test_fixed_encode_documents_rejects_a_non_positive_timeout():
     with ThreadPoolExecutor(1) as pool, pytest.raises(
             ValueError, match=r"^timeout_s must be > 0 or None, got 0$"):
@@ -277,7 +465,8 @@ def test_fixed_encode_documents_rejects_a_non_positive_timeout():
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"clients": 0}, r"^clients must be an int >= 1, got 0$"),
-    ({"timeout_s": 0}, r"^timeout_s must be a number > 0, got 0$"),
+    ({"timeout_s": 0}, r"^timeout_s must be a finite number > 0 \(seconds\), got 0$"),
+    ({"max_wait_s": -1}, r"^max_wait_s must be a finite number >= 0 \(seconds\), got -1$"),
     ({"cases": ("nope",)}, r"^cases must be a non-empty selection of \[.*\], got \('nope',\)$"),
 ])
 def test_scenario_rejects_bad_knobs(kwargs, message):
@@ -296,15 +485,31 @@ def test_the_catalogue_finds_the_chapter():
     assert (chapter.chapter, chapter.title) == (3, "Micro-batching that deadlocks")
 
 
-def test_bench_reports_every_way_and_their_ratios_with_a_tiny_model():
+def test_bench_reports_every_way_workload_and_ratio_with_a_tiny_model():
     from demos.models import tiny_encoder
 
-    result = scenario.bench(clients=(1, 4), requests=16, max_batch=8, encoder=tiny_encoder())
-    assert set(result["clients"]) == {"1", "4"}
+    result = scenario.bench(clients=(1, 4), requests=16, max_batch=8, repeats=1,
+                            encoder=tiny_encoder())
+    assert set(result["levels"]) == set(perf.WORKLOADS)
     assert result["model_batch_speedup"] > 0
-    for level in result["clients"].values():
-        ways = {"unbatched", "batcher", "offline", "offline_unsorted"}
-        assert set(level) == ways | {"ratios"}
-        assert all(level[way]["throughput_rps"] > 0 for way in ways)
-        assert level["ratios"]["batcher_vs_offline_throughput"] > 0
-        assert level["ratios"]["batcher_vs_offline_unsorted_throughput"] > 0
+    for levels in result["levels"].values():
+        assert set(levels) == {"1", "4"}
+        for level in levels.values():
+            assert set(level) == set(perf.WAYS) | {"ratios"}
+            assert all(level[way]["throughput_rps"] > 0 for way in perf.WAYS)
+            assert all(level[way]["padded_per_useful"] >= 1 for way in perf.WAYS)
+            assert level["ratios"]["batcher_vs_offline_throughput"] > 0
+            assert level["ratios"]["first_fix_vs_unbatched_throughput"] > 0
+    json.dumps(result)
+
+
+def test_the_long_tail_workload_is_shuffled_book_prose_with_some_at_the_limit():
+    from demos.models import tiny_encoder
+
+    texts = perf.workload("long-tail", 128, seed=1)
+    assert texts == perf.workload("long-tail", 128, seed=1)  # the same for the same seed
+    lengths = tiny_encoder().token_lengths(texts)
+    assert sum(n == 256 for n in lengths) >= 2  # 1 in 64 at the limit
+    assert np.median(lengths) < 64
+    with pytest.raises(ValueError, match=r"^kind must be one of 'short', 'long-tail', got 'x'$"):
+        perf.workload("x", 4)

@@ -91,8 +91,27 @@ def test_eating_food_is_closer_to_eating_bread_than_to_riding_a_horse(encoder: E
 
 def test_a_sentence_alone_equals_itself_inside_a_padded_batch(encoder: Encoder) -> None:
     alone = encoder.encode(["x"])
-    batch = encoder.encode([*TEXTS, LONG_TEXT], batch_size=8)
+    feeds = encoder.feeds([*TEXTS, LONG_TEXT])  # one call: "x" padded to 256 pieces
+    batch = encoder.session.run(["sentence_embedding"], feeds)[0]
     assert np.abs(batch[1] - alone[0]).max() <= 1e-5
+
+
+def test_encode_cuts_by_token_budget_and_returns_rows_in_input_order(encoder: Encoder) -> None:
+    texts = [LONG_TEXT, *TEXTS, "A man is riding a horse.", LONG_TEXT[:200], "Zürich"]
+    one_by_one = np.concatenate([encoder.encode([t]) for t in texts])
+    for batch_size, budget in ((32, None), (4, 64), (2, 1)):
+        cut = encoder.encode(texts, batch_size=batch_size, max_batch_tokens=budget)
+        assert np.abs(cut - one_by_one).max() <= 1e-5
+
+
+def test_token_lengths_count_pieces_after_truncation(encoder: Encoder) -> None:
+    assert encoder.token_lengths(["x", LONG_TEXT]) == [3, 256]
+
+
+@pytest.mark.parametrize("budget", [0, True, 2.5])
+def test_encode_rejects_a_bad_token_budget(tiny: Encoder, budget) -> None:
+    with pytest.raises(ValueError, match=r"^max_batch_tokens must be an int >= 1 or None, got "):
+        tiny.encode(["fine"], max_batch_tokens=budget)
 
 
 def test_texts_longer_than_256_pieces_are_truncated_at_256(encoder: Encoder) -> None:

@@ -45,6 +45,7 @@ class Request:
     item: Any
     future: asyncio.Future[Any]
     queued_at: float  # loop.time() when submit() was called
+    size: int = 1  # its cost in a batch, e.g. its tokens (size_fn); padded cost = rows × max
 
     def resolve(self, value: Any) -> None:
         """Set the result unless the client already gave up (cancelled) or got an answer."""
@@ -66,7 +67,8 @@ class BatchStatistics:
     running: bool
 
 
-def check_args(model_fn: Any, max_batch: Any, max_wait_s: Any, max_queue: Any) -> None:
+def check_args(model_fn: Any, max_batch: Any, max_wait_s: Any, max_queue: Any,
+               max_batch_tokens: Any = None, size_fn: Any = None) -> None:
     """Reject bad constructor arguments with a message naming the parameter and the value."""
     if not callable(model_fn):
         raise TypeError(f"model_fn must be callable, got {type(model_fn).__name__}")
@@ -77,6 +79,11 @@ def check_args(model_fn: Any, max_batch: Any, max_wait_s: Any, max_queue: Any) -
         raise ValueError(f"max_wait_s must be a finite number >= 0, got {max_wait_s!r}")
     if isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 1:
         raise ValueError(f"max_queue must be an int >= 1, got {max_queue!r}")
+    if max_batch_tokens is not None and (isinstance(max_batch_tokens, bool) or not isinstance(
+            max_batch_tokens, int) or max_batch_tokens < 1):
+        raise ValueError(f"max_batch_tokens must be an int >= 1 or None, got {max_batch_tokens!r}")
+    if size_fn is not None and not callable(size_fn):
+        raise TypeError(f"size_fn must be callable or None, got {type(size_fn).__name__}")
 
 
 class BatcherBase:
@@ -101,10 +108,14 @@ class BatcherBase:
         max_wait_s: float = 0.005,
         max_queue: int = 1024,
         warmup: Any = None,
+        max_batch_tokens: int | None = None,
+        size_fn: Callable[[Any], int] | None = None,
     ) -> None:
-        check_args(model_fn, max_batch, max_wait_s, max_queue)
+        check_args(model_fn, max_batch, max_wait_s, max_queue, max_batch_tokens, size_fn)
         self._model_fn = model_fn
         self._max_batch = max_batch
+        self._max_batch_tokens = max_batch_tokens
+        self._size_fn = size_fn
         self._max_wait_s = float(max_wait_s)
         self._warmup = warmup
         self._queue: asyncio.Queue[Any] = asyncio.Queue(max_queue)
@@ -115,7 +126,8 @@ class BatcherBase:
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False  # no new requests: set by __aexit__
         self._stopped = False  # the loop has exited and failed whatever was left
-        self._inflight: list[Request] = []  # taken from the queue, not yet answered
+        self._inflight: list[Request] = []  # in the model call, not yet answered
+        self._held: list[Request] = []  # taken from the queue, not yet in a model call
         self._batches = 0
         self._requests = 0
 
@@ -179,7 +191,7 @@ class BatcherBase:
     def _fail_leftovers(self) -> None:
         """Fail every request taken or queued but not answered; later submit()s fail too."""
         self._stopped = True
-        leftover = list(self._inflight)
+        leftover = [*self._inflight, *self._held]
         while not self._queue.empty():
             leftover.append(self._queue.get_nowait())
         stopped = BatcherClosedError("the batcher stopped before serving this request")

@@ -15,6 +15,7 @@ from typing import Any
 
 from demos.batching import _base
 from demos.batching._base import CLOSE, BatcherBase, BatcherClosedError, ModelFn, Request
+from demos.models.encoder import token_batches
 
 __all__ = ["BatcherClosedError", "MicroBatcher", "encode_documents"]
 
@@ -28,15 +29,21 @@ class MicroBatcher(BatcherBase):
     Args:
         model_fn: a list of items in, one output per item out; it runs on the batcher's
             own worker thread, never on the event loop.
-        max_batch: most items per model call (>= 1).
-        max_wait_s: a batch is flushed when full or when its oldest request has waited
-            this long (>= 0).
+        max_batch: most items per model call (>= 1); also how many it holds to sort.
+        max_wait_s: how long a request may be passed over for shorter ones (>= 0); after
+            that, oldest first. The model never waits for company: when it is idle,
+            whatever is queued goes at once.
         max_queue: most queued requests; beyond it ``submit()`` waits (backpressure).
         warmup: if not None, ``model_fn([warmup])`` runs once before serving.
+        max_batch_tokens: most padded tokens per call, rows × the largest ``size_fn``
+            (>= 1, None: no bound); a larger item goes alone.
+        size_fn: an item's tokens, e.g. ``lambda t: len(tokenizer.encode(t))``
+            (None: every item costs 1). It runs on the event loop: keep it cheap.
 
-    Concurrency: the batching loop is its own task ("batcher-loop"). A request waits at
-    most ``max_wait_s`` plus the model calls ahead of it. A cancelled request is skipped.
-    A model exception fails that batch's requests, never the batcher.
+    Concurrency: the batching loop is its own task ("batcher-loop"). What it holds is
+    sorted by size and cut (:func:`demos.models.token_batches`) so one long item does not
+    pad many short ones. A cancelled request is skipped. A model exception fails that
+    batch's requests, never the batcher.
     """
 
     async def _run(self) -> None:
@@ -46,31 +53,53 @@ class MicroBatcher(BatcherBase):
             self._fail_leftovers()  # FIX: however the loop ends, no request is left waiting
 
     async def _serve(self) -> None:
-        loop = asyncio.get_running_loop()
         if self._warmup is not None:
             await self._call([self._warmup])  # FIX: call the model; never await submit() here
         closing = False
-        while not closing:
-            first = await self._queue.get()
-            if first is CLOSE:
-                return
-            batch = [first]
-            while len(batch) < self._max_batch:
+        while not closing or self._held:
+            if not self._held:  # idle: wait for one request, never for company
+                first = await self._queue.get()
+                if first is CLOSE:
+                    return
+                self._hold(first)
+            while len(self._held) < self._max_batch:
                 try:
                     nxt = self._queue.get_nowait()  # take what is already queued
                 except asyncio.QueueEmpty:
-                    left = first.queued_at + self._max_wait_s - loop.time()  # FIX: a deadline
-                    if left <= 0:
-                        break
-                    try:
-                        nxt = await asyncio.wait_for(self._queue.get(), left)
-                    except asyncio.TimeoutError:
-                        break
+                    break  # FIX: no idle wait: the model is free, so the batch goes now
                 if nxt is CLOSE:
                     closing = True
                     break
-                batch.append(nxt)
-            await self._flush(batch)
+                self._hold(nxt)
+            await self._flush(self._next_batch())  # FIX: sorted, cut by a token budget
+
+    def _hold(self, request: Request) -> None:
+        try:
+            size = 1 if self._size_fn is None else self._size_fn(request.item)
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise ValueError(f"size_fn must return an int >= 1, got {size!r}")
+        except Exception as error:  # a bad item fails its own request only
+            request.fail(error)
+            return
+        request.size = size
+        self._held.append(request)
+
+    def _next_batch(self) -> list[Request]:
+        """Cut what is held by size; send the cut holding the oldest request if it is overdue,
+        else the cut of the shortest requests."""
+        live = [r for r in self._held if not r.future.done()]
+        if not live:
+            self._held.clear()
+            return []
+        budget = self._max_batch_tokens or self._max_batch * max(r.size for r in live)
+        cuts = token_batches([r.size for r in live], max_batch=self._max_batch,
+                             max_tokens=budget)
+        oldest = min(range(len(live)), key=lambda i: live[i].queued_at)
+        overdue = asyncio.get_running_loop().time() - live[oldest].queued_at >= self._max_wait_s
+        chosen = next(c for c in cuts if oldest in c) if overdue else cuts[0]
+        taken = set(chosen)
+        self._held[:] = [r for i, r in enumerate(live) if i not in taken]
+        return [live[i] for i in chosen]
 
     async def _flush(self, batch: list[Request]) -> None:
         live = [r for r in batch if not r.future.done()]  # FIX: skip cancelled requests

@@ -1,14 +1,19 @@
-"""Measure a micro-batcher: throughput and latency against unbatched calls and an ideal batch.
+"""Measure a micro-batcher: throughput, latency and padding against unbatched and offline.
 
-Three ways to serve the same requests, measured side by side in one run:
+Five ways to serve the same requests, measured side by side in one run, taking turns:
 
-* ``unbatched``: ``clients`` threads, each calling the model with one item per request.
-* ``batcher``: ``clients`` tasks, each awaiting ``MicroBatcher.submit`` per request.
-* ``offline``: every request known in advance, encoded in batches of ``max_batch``
-  (length-sorted): the throughput no online batcher can beat.
-* ``offline_unsorted``: the same batches in arrival order, without sorting by length. The
-  batcher cannot sort requests it has not seen yet, so this separates what sorting buys
-  (less padding) from what the batching machinery itself costs.
+* ``unbatched``: ``clients`` threads, each calling the model with one text per request.
+* ``first_fix``: ``clients`` tasks awaiting ``first_fix.MicroBatcher.submit``: the deadline
+  batcher, which waits up to ``max_wait_s`` for company and batches in arrival order.
+* ``batcher``: the same with ``fixed.MicroBatcher``: no idle wait, sorted, token budget.
+* ``offline``: every text known in advance, ``Encoder.encode(texts, batch_size=max_batch)``
+  (sorted by tokens, cut by the token budget): the throughput no online batcher can beat.
+* ``offline_unsorted``: one model call per ``max_batch`` texts in arrival order.
+
+Two workloads (:func:`workload`): ``short``, made-up sentences of 8 to 16 words, and
+``long-tail``, sentences and paragraphs of this book's own docstrings, 1 in 64 at the
+256-token limit, shuffled. Every model call is counted: rows, padded tokens (rows ×
+longest) and useful tokens, so each way also reports its padding waste.
 
 Also :func:`heartbeat`: how late a 1 ms timer on the event loop fires while a batcher works.
 """
@@ -16,6 +21,11 @@ Also :func:`heartbeat`: how late a 1 ms timer on the event loop fires while a ba
 from __future__ import annotations
 
 import asyncio
+import importlib
+import inspect
+import pkgutil
+import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
@@ -25,7 +35,11 @@ import numpy as np
 
 from demos.harness import bounded, hammer, progress
 
-__all__ = ["compare", "heartbeat", "measure_level", "model_batch_speedup", "sentences"]
+__all__ = ["WAYS", "WORKLOADS", "book_texts", "compare", "heartbeat", "measure_level",
+           "model_batch_speedup", "one_call", "sentences", "workload"]
+
+WAYS = ("unbatched", "first_fix", "batcher", "offline", "offline_unsorted")
+WORKLOADS = ("short", "long-tail")
 
 _WORDS = ("the", "a", "model", "batch", "request", "client", "server", "vector", "search",
           "query", "index", "token", "embedding", "latency", "queue", "event", "loop",
@@ -38,87 +52,198 @@ def sentences(n: int, seed: int = 0) -> list[str]:
     return [" ".join(rng.choice(_WORDS, int(rng.integers(8, 17)))) for _ in range(n)]
 
 
-def _summary(latencies_s: Sequence[float], wall_s: float, n: int) -> dict[str, float]:
-    ms = np.asarray(latencies_s) * 1000
-    return {"throughput_rps": round(n / wall_s, 1),
-            "p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2)}
+def book_texts() -> tuple[list[str], list[str]]:
+    """Sentences and paragraphs of the book's own docstrings (package ``demos``), in a fixed order.
 
-
-def measure_level(encoder: Any, clients: int, per_client: int, *, max_batch: int = 32,
-                  max_wait_s: float = 0.005, repeats: int = 1, timeout_s: float = 120.0,
-                  impl: ModuleType | None = None) -> dict[str, dict[str, float]]:
-    """The three ways at one load level: ``clients`` concurrent clients × ``per_client``.
-
-    With ``repeats > 1`` the three ways take turns (A B C A B C …) and each keeps its
-    fastest round: on a shared machine, the slow rounds measure the neighbours.
+    Real prose with a natural spread of lengths, shipped with the code, so the workload
+    needs no download.
     """
-    if impl is None:
-        from demos.batching import fixed as impl
-    texts = sentences(clients * per_client, seed=clients)
-    encode = encoder.encode
-    n = clients * per_client
+    import demos
 
-    def one(thread: int, index: int) -> Any:
-        return encode([texts[thread * per_client + index]], batch_size=1)
+    docs: list[str] = []
+    for info in sorted(pkgutil.walk_packages(demos.__path__, "demos."), key=lambda m: m.name):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        docs.append(inspect.getdoc(module) or "")
+        for _, obj in sorted(vars(module).items()):
+            if getattr(obj, "__module__", None) == info.name and callable(obj):
+                docs.append(inspect.getdoc(obj) or "")
+    paragraphs = [" ".join(p.split()) for d in docs for p in d.split("\n\n")]
+    paragraphs = [p for p in paragraphs if len(p.split()) >= 4 and not p.startswith(">>>")]
+    found = [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p)]
+    return [s for s in found if 3 <= len(s.split()) <= 40], paragraphs
+
+
+def workload(kind: str, n: int, seed: int = 0) -> list[str]:
+    """``n`` texts, shuffled: ``"short"`` or ``"long-tail"`` (see the module docstring).
+
+    ``long-tail``: 1 in 64 (at least one) is a run of paragraphs well past 256 tokens, so it
+    is cut at the limit; of the rest, 4 in 5 are sentences and 1 in 5 paragraphs.
+    """
+    if kind == "short":
+        return sentences(n, seed)
+    if kind != "long-tail":
+        raise ValueError(f"kind must be one of {', '.join(map(repr, WORKLOADS))}, got {kind!r}")
+    rng = np.random.default_rng(seed)
+    found, paragraphs = book_texts()
+    n_long = max(1, n // 64)
+    texts = [" ".join(rng.choice(paragraphs, 12)) for _ in range(n_long)]
+    for _ in range(n - n_long):
+        pool = paragraphs if rng.random() < 0.2 else found
+        texts.append(str(pool[int(rng.integers(len(pool)))]))
+    rng.shuffle(texts)
+    return texts
+
+
+class _Counter:
+    """Rows, padded and useful tokens over every model call. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = self.rows = self.padded = self.useful = 0
+
+    def add(self, mask: np.ndarray) -> None:
+        with self._lock:
+            self.calls += 1
+            self.rows += mask.shape[0]
+            self.padded += mask.size
+            self.useful += int(mask.sum())
+
+
+def one_call(encoder: Any, counter: _Counter | None = None) -> Callable[[list[str]], Any]:
+    """A model function that runs ``texts`` in exactly one session call, padded to the
+    longest: what a batcher's batch costs when nothing cuts it further."""
+    def model_fn(texts: list[str]) -> Any:
+        feeds = encoder.feeds(texts)
+        if counter is not None:
+            counter.add(feeds["attention_mask"])
+        return encoder.session.run(["sentence_embedding"], feeds)[0]
+    return model_fn
+
+
+def _summary(latencies_s: Sequence[float], wall_s: float, n: int,
+             counter: _Counter | None = None) -> dict[str, float]:
+    ms = np.asarray(latencies_s) * 1000
+    out = {"throughput_rps": round(n / wall_s, 1),
+           "p50_ms": round(float(np.percentile(ms, 50)), 2),
+           "p99_ms": round(float(np.percentile(ms, 99)), 2)}
+    if counter is not None and counter.calls:
+        out["rows_per_call"] = round(counter.rows / counter.calls, 2)
+        out["padded_per_useful"] = round(counter.padded / counter.useful, 3)
+    return out
+
+
+def measure_level(encoder: Any, clients: int, per_client: int, *, kind: str = "long-tail",
+                  max_batch: int = 32, max_wait_s: float = 0.005,
+                  max_batch_tokens: int | None = None, repeats: int = 1,
+                  timeout_s: float = 120.0, ways: Sequence[str] = WAYS,
+                  impl: ModuleType | None = None) -> dict[str, dict[str, float]]:
+    """The ways at one load level: ``clients`` concurrent clients × ``per_client`` requests.
+
+    With ``repeats > 1`` the ways take turns (A B C A B C …) and each keeps its fastest
+    round: on a shared machine, the slow rounds measure the neighbours. ``impl`` replaces
+    ``fixed`` for the ``batcher`` way (a reader's module with a ``MicroBatcher``).
+    """
+    from demos.batching import first_fix, fixed
+
+    if any(w not in WAYS for w in ways):
+        raise ValueError(f"ways must be a selection of {WAYS}, got {tuple(ways)!r}")
+    n = clients * per_client
+    texts = workload(kind, n, seed=clients)
+    sizes = dict(zip(texts, encoder.token_lengths(texts), strict=True))
+    budget = max_batch * 64 if max_batch_tokens is None else max_batch_tokens
 
     def unbatched() -> dict[str, float]:
-        result = hammer(one, clients, per_client, timeout_s=timeout_s, name="unbatched")
+        counter = _Counter()
+        model = one_call(encoder, counter)
+        result = hammer(lambda t, i: model([texts[t * per_client + i]]), clients, per_client,
+                        timeout_s=timeout_s, name="unbatched")
         if result.errors:
             raise result.errors[0]
-        return _summary([c.duration_s for c in result.calls], result.wall_s, n)
+        return _summary([c.duration_s for c in result.calls], result.wall_s, n, counter)
 
-    def model_fn(items: list[str]) -> Any:
-        return encode(items, batch_size=len(items))
+    def online(module: ModuleType) -> dict[str, float]:
+        counter = _Counter()
 
-    async def serve() -> tuple[list[float], float]:
-        latencies: list[float] = []
-        async with impl.MicroBatcher(model_fn, max_batch=max_batch,
-                                     max_wait_s=max_wait_s) as batcher:
-            async def client(c: int) -> None:
-                for i in range(per_client):
-                    start = time.perf_counter()
-                    await batcher.submit(texts[c * per_client + i])
-                    latencies.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            await asyncio.gather(*(asyncio.create_task(client(c), name=f"client-{c}")
-                                   for c in range(clients)))
-            return latencies, time.perf_counter() - start
+        async def serve() -> tuple[list[float], float]:
+            latencies: list[float] = []
+            async with module.MicroBatcher(one_call(encoder, counter), max_batch=max_batch,
+                                           max_wait_s=max_wait_s, max_batch_tokens=budget,
+                                           size_fn=sizes.__getitem__) as batcher:
+                async def client(c: int) -> None:
+                    for i in range(per_client):
+                        start = time.perf_counter()
+                        await batcher.submit(texts[c * per_client + i])
+                        latencies.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                await asyncio.gather(*(asyncio.create_task(client(c), name=f"client-{c}")
+                                       for c in range(clients)))
+                return latencies, time.perf_counter() - start
 
-    def batcher() -> dict[str, float]:
         latencies, wall = bounded(serve, timeout_s, name="batcher-bench").unwrap()
-        return _summary(latencies, wall, n)
+        return _summary(latencies, wall, n, counter)
 
     def offline() -> dict[str, float]:
+        from demos.models.encoder import token_batches
+
+        lengths = np.array([sizes[t] for t in texts])
         start = time.perf_counter()
-        encode(texts, batch_size=max_batch)
+        encoder.encode(texts, batch_size=max_batch, max_batch_tokens=budget)
         wall = time.perf_counter() - start
-        return _summary([wall], wall, n)  # every answer arrives at the end
+        summary = _summary([wall], wall, n)  # every answer arrives at the end
+        cuts = token_batches(lengths.tolist(), max_batch=max_batch, max_tokens=budget)
+        summary["rows_per_call"] = round(n / len(cuts), 2)
+        summary["padded_per_useful"] = round(
+            float(sum(len(c) * lengths[c].max() for c in cuts) / lengths.sum()), 3)
+        return summary
 
     def offline_unsorted() -> dict[str, float]:
+        counter = _Counter()
+        model = one_call(encoder, counter)
         start = time.perf_counter()
         for first in range(0, n, max_batch):
-            encode(texts[first:first + max_batch], batch_size=max_batch)
+            model(texts[first:first + max_batch])
         wall = time.perf_counter() - start
-        return _summary([wall], wall, n)
+        return _summary([wall], wall, n, counter)
 
-    ways = {"unbatched": unbatched, "batcher": batcher, "offline": offline,
-            "offline_unsorted": offline_unsorted}
+    run = {"unbatched": unbatched, "first_fix": lambda: online(first_fix),
+           "batcher": lambda: online(impl or fixed), "offline": offline,
+           "offline_unsorted": offline_unsorted}
     best: dict[str, dict[str, float]] = {}
     for _ in range(repeats):
-        for name, way in ways.items():
-            result = way()
+        for name in ways:
+            result = run[name]()
             if name not in best or result["throughput_rps"] > best[name]["throughput_rps"]:
                 best[name] = result
     return best
 
 
+def _ratios(level: dict[str, dict[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for way in ("batcher", "first_fix"):
+        if way not in level:
+            continue
+        b = level[way]
+        for base in ("offline", "offline_unsorted", "unbatched"):
+            if base in level:
+                out[f"{way}_vs_{base}_throughput"] = round(
+                    b["throughput_rps"] / level[base]["throughput_rps"], 3)
+        if "unbatched" in level:
+            out[f"{way}_minus_unbatched_p50_ms"] = round(
+                b["p50_ms"] - level["unbatched"]["p50_ms"], 2)
+    return out
+
+
 def compare(clients: Sequence[int] = (1, 8, 64), requests: int = 256, *, max_batch: int = 32,
-            max_wait_s: float = 0.005, repeats: int = 3, encoder: Any = None) -> dict[str, Any]:
-    """:func:`measure_level` at each load level, with the ratios the chapter discusses.
+            max_wait_s: float = 0.005, max_batch_tokens: int | None = None, repeats: int = 3,
+            kinds: Sequence[str] = WORKLOADS, ways: Sequence[str] = WAYS,
+            encoder: Any = None) -> dict[str, Any]:
+    """:func:`measure_level` at each load level and workload, with the ratios the chapter uses.
 
     ``requests`` is the total per level (each client sends ``requests // clients``, at
-    least 2); each way keeps its best of ``repeats`` interleaved rounds. JSON-ready.
+    least 2); each way keeps its best of ``repeats`` interleaved rounds. JSON-ready:
+    ``levels[kind][clients][way]`` and ``levels[kind][clients]["ratios"]``.
     """
     if encoder is None:
         from demos.models import load_encoder
@@ -126,22 +251,20 @@ def compare(clients: Sequence[int] = (1, 8, 64), requests: int = 256, *, max_bat
     warm = sentences(2 * max_batch, seed=99)
     encoder.encode(warm, batch_size=max_batch)  # warm up the session
     levels: dict[str, Any] = {}
-    for n in progress(clients, desc="load levels"):
-        level = measure_level(encoder, n, max(2, requests // n), max_batch=max_batch,
-                              max_wait_s=max_wait_s, repeats=repeats)
-        b, u, o = level["batcher"], level["unbatched"], level["offline"]
-        o_unsorted = level["offline_unsorted"]
-        level["ratios"] = {
-            "batcher_vs_offline_throughput": round(b["throughput_rps"] / o["throughput_rps"], 3),
-            "batcher_vs_offline_unsorted_throughput":
-                round(b["throughput_rps"] / o_unsorted["throughput_rps"], 3),
-            "batcher_vs_unbatched_throughput": round(b["throughput_rps"] / u["throughput_rps"], 3),
-            "batcher_minus_unbatched_p50_ms": round(b["p50_ms"] - u["p50_ms"], 2),
-        }
-        levels[str(n)] = level
+    for kind in kinds:
+        levels[kind] = {}
+        for n in progress(clients, desc=f"load levels ({kind})"):
+            level: dict[str, Any] = measure_level(
+                encoder, n, max(2, requests // n), kind=kind, max_batch=max_batch,
+                max_wait_s=max_wait_s, max_batch_tokens=max_batch_tokens, repeats=repeats,
+                ways=ways)
+            level["ratios"] = _ratios(level)
+            levels[kind][str(n)] = level
     speedup = model_batch_speedup(encoder, warm, max_batch)
-    return {"max_batch": max_batch, "max_wait_s": max_wait_s, "requests_per_level": requests,
-            "repeats": repeats, "model_batch_speedup": speedup, "clients": levels}
+    return {"max_batch": max_batch, "max_wait_s": max_wait_s,
+            "max_batch_tokens": max_batch * 64 if max_batch_tokens is None else max_batch_tokens,
+            "requests_per_level": requests, "repeats": repeats,
+            "model_batch_speedup": speedup, "levels": levels}
 
 
 def model_batch_speedup(encoder: Any, texts: Sequence[str], max_batch: int) -> float:

@@ -3,8 +3,8 @@
 ``run(impl, **knobs) -> Report`` runs each case of :data:`CASES` under
 :func:`demos.harness.bounded`: a hang is caught at ``timeout_s`` and whatever it left
 blocked (a pool worker, the event loop) is unblocked, so nothing keeps running. ``bench()``
-measures the fixed batcher against unbatched calls and an ideal offline batch on the real
-encoder (see :mod:`demos.batching.perf`).
+measures the first fix and the fixed batcher against unbatched calls and an ideal offline
+batch on the real encoder, on short and long-tail texts (see :mod:`demos.batching.perf`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from demos import knobs
 from demos.batching._cases import CASES, Knobs, Tally, double
 from demos.harness import Outcome, bounded
 from demos.report import Report
@@ -42,15 +43,11 @@ class CaseResult:
 def _knobs(clients: int, requests: int, max_batch: int, max_wait_s: float, timeout_s: float,
            model_fn: Callable[[list[Any]], Any] | None) -> Knobs:
     for name, value in (("clients", clients), ("requests", requests), ("max_batch", max_batch)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    if not isinstance(max_wait_s, (int, float)) or not max_wait_s >= 0:
-        raise ValueError(f"max_wait_s must be a number >= 0, got {max_wait_s!r}")
-    if not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
-        raise ValueError(f"timeout_s must be a number > 0, got {timeout_s!r}")
+        knobs.integer(name, value)
+    wait = knobs.seconds("max_wait_s", max_wait_s, allow_zero=True)
+    bound = knobs.seconds("timeout_s", timeout_s)
     expect = (lambda x: 2 * x) if model_fn is None else None
-    return Knobs(clients, requests, max_batch, float(max_wait_s), float(timeout_s),
-                 model_fn or double, expect)
+    return Knobs(clients, requests, max_batch, wait, bound, model_fn or double, expect)
 
 
 def run_case(impl: ModuleType, name: str, *, clients: int = 3, requests: int = 4,
@@ -59,7 +56,7 @@ def run_case(impl: ModuleType, name: str, *, clients: int = 3, requests: int = 4
     """Run one case of :data:`CASES` under a bound of ``timeout_s`` seconds."""
     if name not in CASES:
         raise ValueError(f"case must be one of {sorted(CASES)}, got {name!r}")
-    knobs = _knobs(clients, requests, max_batch, max_wait_s, timeout_s, model_fn)
+    k = _knobs(clients, requests, max_batch, max_wait_s, timeout_s, model_fn)
     tally, hooks = Tally(), []
 
     def unblock() -> None:
@@ -67,7 +64,7 @@ def run_case(impl: ModuleType, name: str, *, clients: int = 3, requests: int = 4
             hook()
 
     start = time.perf_counter()
-    outcome = bounded(CASES[name], timeout_s, impl, knobs, tally, hooks, cancel=unblock,
+    outcome = bounded(CASES[name], timeout_s, impl, k, tally, hooks, cancel=unblock,
                       name=f"batching-{name}")
     return CaseResult(name, outcome, tally, time.perf_counter() - start)
 
@@ -93,9 +90,9 @@ def run(impl: ModuleType, *, clients: int = 3, requests: int = 4, max_batch: int
     """
     if not cases or any(c not in CASES for c in cases):
         raise ValueError(f"cases must be a non-empty selection of {sorted(CASES)}, got {cases!r}")
-    knobs = dict(clients=clients, requests=requests, max_batch=max_batch,
-                 max_wait_s=max_wait_s, timeout_s=timeout_s, model_fn=model_fn)
-    results = [run_case(impl, name, **knobs) for name in cases]
+    options = dict(clients=clients, requests=requests, max_batch=max_batch,
+                   max_wait_s=max_wait_s, timeout_s=timeout_s, model_fn=model_fn)
+    results = [run_case(impl, name, **options) for name in cases]
     failed = [r.name for r in results if r.failed]
     hung = [r for r in results if r.outcome.hung]
     sent = sum(r.tally.sent for r in results)
@@ -117,8 +114,7 @@ def run(impl: ModuleType, *, clients: int = 3, requests: int = 4, max_batch: int
     else:
         headline = (f"all {len(results)} cases finished: {sent} requests, each answered once "
                     f"(a result, the model's error or a clear refusal), none lost")
-    label = getattr(impl, "NAME", None) or impl.__name__.rsplit(".", 1)[-1]
-    return Report("batching", label, bool(failed), headline, metrics)
+    return Report("batching", knobs.impl_name(impl), bool(failed), headline, metrics)
 
 
 def timeline_of(result: CaseResult) -> tuple[list[tuple[str, float, float, str]],
@@ -136,7 +132,10 @@ def timeline_of(result: CaseResult) -> tuple[list[tuple[str, float, float, str]]
 
 
 def bench(**knobs: Any) -> dict[str, Any]:
-    """Throughput and latency: unbatched vs MicroBatcher vs ideal offline, real encoder."""
+    """Throughput, latency and padding: unbatched, first fix, fixed, offline (real encoder).
+
+    ``python -m demos bench batching`` prints it. Knobs: see :func:`perf.compare`.
+    """
     from demos.batching.perf import compare
 
     return compare(**knobs)
