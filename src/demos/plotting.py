@@ -305,6 +305,8 @@ def timeline(
 
 __all__ += ["heatmap", "verdict_grid"]
 
+import textwrap  # noqa: E402  (appended section)
+
 
 def heatmap(
     matrix: Any,
@@ -324,10 +326,14 @@ def heatmap(
     annotations are at least 7 pt, so they stay readable on the site.
     """
     values = np.asarray(matrix, dtype=float)
-    fig, ax = figure(title, "", "", figsize=figsize or (MAX_WIDTH_IN, 0.33 * len(values) + 1.6))
+    # Long labels wrap at word boundaries (never cut mid-word), leaving room for the cells.
+    wrapped = ["\n".join(textwrap.wrap(label, 28)) or label for label in row_labels]
+    lines = sum(label.count("\n") + 1 for label in wrapped)
+    height = max(0.4 * len(values), 0.24 * lines) + 1.4
+    fig, ax = figure(title, "", "", figsize=figsize or (MAX_WIDTH_IN, height))
     image = ax.imshow(values, cmap="Greys", vmin=vmin, vmax=vmax, aspect="auto")
     ax.grid(False)
-    ax.set_yticks(range(len(row_labels)), list(row_labels), fontsize=8)
+    ax.set_yticks(range(len(wrapped)), wrapped, fontsize=8)
     cols = list(col_labels) if col_labels is not None else [str(i) for i in
                                                              range(values.shape[1])]
     ax.set_xticks(range(len(cols)), cols, fontsize=8)
