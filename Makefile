@@ -79,3 +79,7 @@ workshop: $(STAMP)
 chapter: $(STAMP)
 	@test -n "$(NAME)" -a -n "$(N)" || { echo "usage: make chapter NAME=my_pitfall N=7"; exit 2; }
 	$(BIN)/python tools/new_chapter.py $(NAME) $(N)
+
+# Each chapter's fixed-behaviour tests (-k fixed) against broken.py, in a scratch copy.
+mutants: $(STAMP)
+	$(BIN)/python tools/mutants.py

@@ -37,12 +37,19 @@ def _run(args: list[str], cwd: Path, timeout: float = 600, **env: str):
     return result
 
 
-@pytest.mark.slow
-def test_a_new_chapter_passes_the_contract_and_notebook_tests_in_a_copy(tmp_path):
-    copy = scratch.copy_repo(tmp_path / "repo")
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory) -> tuple[Path, str]:
+    """A temporary copy of the repository with a throwaway chapter made by the generator."""
+    copy = scratch.copy_repo(tmp_path_factory.mktemp("new-chapter") / "repo")
     made = _run([sys.executable, str(copy / "tools" / "new_chapter.py"), NAME, str(NUMBER),
                  "--root", str(copy)], cwd=copy)
-    assert f"wrote notebooks/{NUMBER}_{NAME}.ipynb" in made.stdout
+    return copy, made.stdout
+
+
+@pytest.mark.slow
+def test_a_new_chapter_passes_the_contract_and_notebook_tests_in_a_copy(probe):
+    copy, made = probe
+    assert f"wrote notebooks/{NUMBER}_{NAME}.ipynb" in made
     notebook = f"notebooks/{NUMBER}_{NAME}.ipynb"
     tests = _run([sys.executable, "-m", "pytest", "-o", "addopts=", "-p", "no:cacheprovider",
                   "-q", "tests/test_contract.py", "tests/test_notebooks.py",
@@ -60,6 +67,31 @@ def test_a_new_chapter_passes_the_contract_and_notebook_tests_in_a_copy(tmp_path
     _run([str(ruff), "check", f"src/demos/{NAME}", f"tests/test_{NAME}.py"], cwd=copy)
     toc = (copy / "_toc.yml").read_text()
     assert toc.index(f"notebooks/{NUMBER}_{NAME}") < toc.index("book/cheatsheet")
+
+
+@pytest.mark.slow
+def test_the_mutation_check_kills_the_skeleton_and_finds_a_test_that_cannot_see_its_fix(probe):
+    """tools/mutants.py on the skeleton: killed; with a fixed-test that sees nothing: SURVIVED."""
+    copy, _ = probe
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import mutants
+    finally:
+        sys.path.pop(0)
+    killed = mutants.mutate_and_test(copy, NAME, timeout_s=120)
+    assert (killed.verdict, killed.detail) == (
+        "killed", "test_fixed_answers_every_request_with_every_set_of_knobs[1]")
+    tests = copy / "tests" / f"test_{NAME}.py"
+    saved = tests.read_text()
+    tests.write_text("from demos.zz_template_probe import fixed, scenario\n\n\n"
+                     "def test_fixed_runs():\n    assert scenario.run(fixed).headline\n")
+    try:
+        survived = mutants.mutate_and_test(copy, NAME, timeout_s=120)
+    finally:
+        tests.write_text(saved)
+    assert survived.verdict == "SURVIVED", survived
+    assert (copy / "src" / "demos" / NAME / "fixed.py").read_text() != (
+        copy / "src" / "demos" / NAME / "broken.py").read_text(), "fixed.py was not restored"
 
 
 def test_the_generator_refuses_a_taken_or_malformed_name_and_number(tmp_path):
