@@ -148,9 +148,17 @@ def listing(obj: Any, *, mark: Iterable[str] = MARKERS, docstring: bool = True) 
 
 
 def _without_docstring(lines: list[str]) -> list[str]:
-    """Drop the first docstring after the ``def``/``class`` line (kept simple on purpose)."""
+    """Drop the first docstring after the ``def``/``class`` line (kept simple on purpose).
+
+    A signature may span several lines: everything up to the line that ends it (``:``)
+    belongs to the ``def``.
+    """
+    in_signature = False
     for i, line in enumerate(lines):
         stripped = line.strip()
+        if in_signature or stripped.startswith(("def ", "async def ", "class ")):
+            in_signature = not stripped.split("#")[0].rstrip().endswith(":")
+            continue
         if stripped.startswith(('"""', "'''")):
             quote = stripped[:3]
             if stripped.count(quote) >= 2 and len(stripped) > 3:
