@@ -50,16 +50,7 @@ def encode_request(
     Concurrency: safe from any number of threads: the shared tokenizer is only read;
     the per-request limits are applied to this call's own Encodings.
     """
-    specials = tokenizer.num_special_tokens_to_add(False)
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length <= specials:
-        raise ValueError(f"max_length must be an int > {specials}, got {max_length!r}")
-    if not isinstance(pad, bool):
-        raise TypeError(f"pad must be a bool, got {type(pad).__name__}")
-    if isinstance(texts, str):
-        raise TypeError("texts must be an iterable of str, got a str")
-    if tokenizer.truncation is not None or tokenizer.padding is not None:
-        raise ValueError("tokenizer must not truncate or pad by itself (use share()), got "
-                         f"truncation={tokenizer.truncation}, padding={tokenizer.padding}")
+    specials = _check_request(tokenizer, texts, max_length, pad)
     batch = [text.strip() for text in texts]  # reading the request body takes time
     # FIX: ...then apply this request's options to its own Encodings, never to the tokenizer.
     encodings = tokenizer.encode_batch(batch, add_special_tokens=False)
@@ -71,6 +62,21 @@ def encode_request(
         for encoding in encodings:
             encoding.pad(longest)
     return [encoding.ids for encoding in encodings]
+
+
+def _check_request(tokenizer: Tokenizer, texts: object, max_length: object, pad: object) -> int:
+    """Reject what encode_request cannot serve; return the special tokens it adds."""
+    specials = tokenizer.num_special_tokens_to_add(False)
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length <= specials:
+        raise ValueError(f"max_length must be an int > {specials}, got {max_length!r}")
+    if not isinstance(pad, bool):
+        raise TypeError(f"pad must be a bool, got {type(pad).__name__}")
+    if isinstance(texts, str):
+        raise TypeError("texts must be an iterable of str, got a str")
+    if tokenizer.truncation is not None or tokenizer.padding is not None:
+        raise ValueError("tokenizer must not truncate or pad by itself (use share()), got "
+                         f"truncation={tokenizer.truncation}, padding={tokenizer.padding}")
+    return specials
 
 
 def encode_in_processes(
