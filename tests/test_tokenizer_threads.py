@@ -282,9 +282,13 @@ def lock_too_wide():
     return encode_request
 
 
-def test_exercise_1_stub_fails_a_lock_around_the_body_fails_the_solution_passes():
+def test_exercise_1_stub_fails_a_lock_around_the_body_fails_the_solution_passes(
+        configure_raises):
     verdict = exercises.check_1(stub_1)
-    assert not verdict.passed and "got another request's options" in verdict.message
+    assert not verdict.passed
+    # Where a configuration call during a batch raises (0.22.2), the stub's requests raise.
+    assert ("raised RuntimeError: Already borrowed" if configure_raises
+            else "got another request's options") in verdict.message
     verdict = exercises.check_1(lock_too_wide())
     assert not verdict.passed and "BrokenBarrierError" in verdict.message
     assert exercises.check_1(solution_1()).passed
