@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from demos.precision.errors import PrecisionError
 
-__all__ = ["Drift", "check_embeddings", "compare", "group_of_nearest"]
+__all__ = ["Drift", "check_embeddings", "compare", "group_of_nearest", "summary"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,19 @@ def group_of_nearest(embeddings: npt.ArrayLike, groups: Sequence[object]) -> lis
     sim = e @ e.T
     np.fill_diagonal(sim, -np.inf)
     return [groups[j] for j in np.argmax(sim, axis=1)]
+
+
+def summary(found: Drift, groups: Sequence[object]) -> str:
+    """One line on what a candidate changed: cosines, rankings, and topics of neighbours."""
+    n = len(found.reference)
+    now = group_of_nearest(found.candidate, groups)
+    kept = sum(a == b for a, b in zip(now, groups, strict=True))
+    was = sum(a == b for a, b in zip(group_of_nearest(found.reference, groups), groups,
+                                     strict=True))
+    return (f"mean cos {1 - float(np.mean(found.cosine_change)):.4f}, worst text 1 - cos = "
+            f"{float(np.max(found.cosine_change)):.2g}; nearest neighbour changed for "
+            f"{found.top1_changed} of {n} queries, full ranking for {found.rank_changed}; "
+            f"nearest neighbour on the query's own topic: {kept} of {n} (float32: {was})")
 
 
 def check_embeddings(

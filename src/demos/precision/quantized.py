@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import onnx
 import onnxruntime as ort
 
@@ -26,7 +27,7 @@ from demos.models.encoder import Encoder, load_encoder, make_session, make_token
 from demos.models.source import model_files
 
 __all__ = ["int8_file_name", "load_int8_encoder", "quantize_bytes", "quantized_ops",
-           "was_built_in_this_process"]
+           "was_built_in_this_process", "weight_rounding"]
 
 
 def int8_file_name(name: str, weights_sha256: str, variant: str) -> str:
@@ -109,3 +110,22 @@ def quantized_ops(encoder: Encoder) -> dict[str, int]:
     for node in onnx.load_from_string(encoder.model_path.read_bytes()).graph.node:
         counts[node.op_type] = counts.get(node.op_type, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def weight_rounding(weights: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Per MatMul weight matrix: the relative error of symmetric int8 rounding, two ways.
+
+    Returns ``name -> (per_tensor, per_channel)``, each ``‖w - dequant(quant(w))‖ / ‖w‖``:
+    one scale ``max|w| / 127`` for the whole matrix, or one per output channel (row).
+    """
+    found = {}
+    for name, w in weights.items():
+        if w.ndim != 2 or "embeddings" in name or "pooler" in name:  # not in the graph
+            continue
+        w = w.astype(np.float64)
+        norm = float(np.linalg.norm(w))
+        tensor = np.abs(w).max() / 127
+        channel = np.abs(w).max(axis=1, keepdims=True) / 127
+        found[name] = tuple(float(np.linalg.norm(w - np.rint(w / s) * s)) / norm
+                            for s in (tensor, channel))
+    return found
