@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from demos import catalogue
-from demos.batching import broken, exit_hang, first_fix, fixed, perf, scenario
+from demos.batching import broken, exercises, exit_hang, first_fix, fixed, perf, scenario
 from demos.batching._cases import double
 from demos.harness import bounded
 from demos.models.encoder import token_batches
@@ -513,3 +513,44 @@ def test_the_long_tail_workload_is_shuffled_book_prose_with_some_at_the_limit():
     assert np.median(lengths) < 64
     with pytest.raises(ValueError, match=r"^kind must be one of 'short', 'long-tail', got 'x'$"):
         perf.workload("x", 4)
+
+
+# --- exercises: every stub fails its check, every solution passes ----------------------------
+
+class StubDeadlineBatcher(fixed.MicroBatcher):
+    async def submit(self, item, deadline_s):
+        return await super().submit(item)
+
+
+class SolvedDeadlineBatcher(fixed.MicroBatcher):
+    async def submit(self, item, deadline_s):
+        deadline = asyncio.get_running_loop().time() + deadline_s
+        return await super().submit((deadline, item))
+
+    async def _flush(self, batch):
+        now = asyncio.get_running_loop().time()
+        for request in batch:
+            if request.item[0] < now:
+                request.fail(TimeoutError("the deadline passed before the model call"))
+        await super()._flush(batch)  # skips requests already answered
+
+    async def _call(self, items):
+        return await super()._call([item for _, item in items])
+
+
+class SolvedDedupBatcher(fixed.MicroBatcher):
+    async def _call(self, items):
+        unique = list(dict.fromkeys(items))
+        outputs = dict(zip(unique, await super()._call(unique), strict=True))
+        return [outputs[item] for item in items]
+
+
+@pytest.mark.parametrize(("number", "stub", "solution"), [
+    (1, StubDeadlineBatcher, SolvedDeadlineBatcher),
+    (2, lambda text: 1, lambda text: len(text) // 4 + 2),
+    (3, fixed.MicroBatcher, SolvedDedupBatcher),
+], ids=["deadlines", "size-estimate", "dedup"])
+def test_each_exercise_stub_fails_its_check_and_the_solution_passes(number, stub, solution):
+    check = getattr(exercises, f"check_{number}")
+    assert not check(stub).passed
+    assert check(solution).passed, str(check(solution))

@@ -11,7 +11,7 @@ Five ways to serve the same requests, measured side by side in one run, taking t
 * ``offline_unsorted``: one model call per ``max_batch`` texts in arrival order.
 
 Two workloads (:func:`workload`): ``short``, made-up sentences of 8 to 16 words, and
-``long-tail``, sentences and paragraphs of this book's own docstrings, 1 in 64 at the
+``long-tail``, sentences and paragraphs of this chapter's own docstrings, 1 in 64 at the
 256-token limit, shuffled. Every model call is counted: rows, padded tokens (rows ×
 longest) and useful tokens, so each way also reports its padding waste.
 
@@ -52,25 +52,30 @@ def sentences(n: int, seed: int = 0) -> list[str]:
     return [" ".join(rng.choice(_WORDS, int(rng.integers(8, 17)))) for _ in range(n)]
 
 
-def book_texts() -> tuple[list[str], list[str]]:
-    """Sentences and paragraphs of the book's own docstrings (package ``demos``), in a fixed order.
+def book_texts(package: str = "demos.batching") -> tuple[list[str], list[str]]:
+    """Sentences and paragraphs of this book's own docstrings (``package`` and its modules,
+    their functions, classes and methods), in a fixed order.
 
     Real prose with a natural spread of lengths, shipped with the code, so the workload
-    needs no download.
+    needs no download; this chapter's package by default, so that only this chapter's
+    edits change it.
     """
-    import demos
-
+    root = importlib.import_module(package)
+    inside = pkgutil.walk_packages(root.__path__, package + ".")
+    names = [package, *sorted(m.name for m in inside)]
     docs: list[str] = []
-    for info in sorted(pkgutil.walk_packages(demos.__path__, "demos."), key=lambda m: m.name):
-        if info.name.endswith("__main__"):
-            continue
-        module = importlib.import_module(info.name)
+    for name in names:
+        module = importlib.import_module(name)
         docs.append(inspect.getdoc(module) or "")
         for _, obj in sorted(vars(module).items()):
-            if getattr(obj, "__module__", None) == info.name and callable(obj):
-                docs.append(inspect.getdoc(obj) or "")
+            if getattr(obj, "__module__", None) != name or not callable(obj):
+                continue
+            docs.append(inspect.getdoc(obj) or "")
+            if inspect.isclass(obj):
+                docs += [inspect.getdoc(f) or "" for _, f in sorted(vars(obj).items())
+                         if inspect.isfunction(f)]
     paragraphs = [" ".join(p.split()) for d in docs for p in d.split("\n\n")]
-    paragraphs = [p for p in paragraphs if len(p.split()) >= 4 and not p.startswith(">>>")]
+    paragraphs = [p for p in paragraphs if len(p.split()) >= 4]
     found = [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p)]
     return [s for s in found if 3 <= len(s.split()) <= 40], paragraphs
 

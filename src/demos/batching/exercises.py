@@ -1,0 +1,147 @@
+"""Checks for chapter 3's exercises: each returns a :class:`demos.exercises.Verdict`.
+
+Every check runs the reader's code against the fixed batcher's machinery, with a gated
+model that holds the first call until the test has queued what it needs, so each outcome
+is decided by construction, never by timing. Messages are counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from demos import exercises
+from demos.batching._cases import double
+from demos.harness import bounded
+from demos.models.encoder import make_tokenizer, token_batches
+
+__all__ = ["check_1", "check_2", "check_3"]
+
+_BOUND_S = 5.0  # the checks need milliseconds; a reader's hang shows up as "not yet"
+
+
+class _Gated:
+    """A model that records its calls; the first one waits until ``gate`` is set."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[Any]] = []
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def __call__(self, items: list[Any]) -> list[Any]:
+        self.calls.append(list(items))
+        if len(self.calls) == 1:
+            self.entered.set()
+            self.gate.wait(_BOUND_S)
+        return double(list(items))
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.001)
+
+
+def _run(coro_fn: Callable[[], Any], model: _Gated) -> Any:
+    outcome = bounded(coro_fn, _BOUND_S, cancel=model.gate.set, name="exercise-check")
+    if outcome.hung:
+        raise TimeoutError(f"the check did not finish within {_BOUND_S:.0f} s")
+    return outcome.unwrap()
+
+
+def check_1(batcher_class: type) -> exercises.Verdict:
+    """Exercise 3.1: ``submit(item, deadline_s)``; a request whose deadline has passed
+    before its batch is sent fails with TimeoutError and never reaches the model."""
+
+    def attempt() -> exercises.Verdict:
+        model = _Gated()
+
+        async def scenario() -> list[Any]:
+            async with batcher_class(model, max_batch=8, max_wait_s=0.0) as batcher:
+                tasks = [asyncio.create_task(batcher.submit(0, deadline_s=60.0), name="c-0")]
+                await _until(model.entered.is_set)  # the model is busy with request 0
+                for item, deadline in ((1, 0.05), (2, 60.0), (3, 0.05), (4, 0.05), (5, 60.0)):
+                    tasks.append(asyncio.create_task(
+                        batcher.submit(item, deadline_s=deadline), name=f"c-{item}"))
+                await _until(lambda: batcher.statistics().queued == 5)
+                await asyncio.sleep(0.1)  # the 50 ms deadlines pass while the model is busy
+                model.gate.set()
+                return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+        answers = _run(scenario, model)
+        seen = {x for call in model.calls for x in call}
+        expired_sent = sum(item in seen for item in (1, 3, 4))
+        timeouts = sum(isinstance(answers[i], TimeoutError) for i in (1, 3, 4))
+        served = sum(answers[i] == 2 * i for i in (0, 2, 5))
+        message = (f"{timeouts} of 3 expired requests failed with TimeoutError, "
+                   f"{expired_sent} of 3 reached the model, {served} of 3 live requests answered")
+        ok = timeouts == 3 and expired_sent == 0 and served == 3
+        return exercises.Verdict("3.1", ok, message)
+
+    return exercises.check("3.1", attempt)
+
+
+@functools.cache
+def _long_tail() -> tuple[tuple[str, ...], tuple[int, ...]]:
+    from demos.batching import perf
+    from demos.models.source import read_member
+
+    texts = perf.workload("long-tail", 256, seed=0)
+    tokenizer = make_tokenizer(read_member("tokenizer.json").decode("utf-8"), 256)
+    return tuple(texts), tuple(sum(e.attention_mask) for e in tokenizer.encode_batch(texts))
+
+
+def check_2(size_fn: Callable[[str], int], *, max_waste: float = 1.4) -> exercises.Verdict:
+    """Exercise 3.2: a token estimate without the tokenizer, good enough to cut batches by.
+
+    Cuts the long-tail workload (256 texts) with ``size_fn``'s estimates
+    (:func:`token_batches`, 32 rows, 2048 tokens) and measures the true padding: at most
+    ``max_waste`` padded tokens per useful token, in at most twice as many calls as exact
+    token counts need.
+    """
+
+    def attempt() -> exercises.Verdict:
+        texts, lengths = _long_tail()
+        estimates = [size_fn(t) for t in texts]
+        bad = [e for e in estimates if isinstance(e, bool) or not isinstance(e, int) or e < 1]
+        if bad:
+            return exercises.failed("3.2", f"size_fn must return an int >= 1, got {bad[0]!r}")
+        cuts = token_batches(estimates, max_batch=32, max_tokens=2048)
+        exact = token_batches(list(lengths), max_batch=32, max_tokens=2048)
+        waste = sum(len(c) * max(lengths[i] for i in c) for c in cuts) / sum(lengths)
+        ok = waste <= max_waste and len(cuts) <= 2 * len(exact)
+        message = (f"{waste:.2f} padded tokens per useful token in {len(cuts)} calls "
+                   f"(exact counts: {len(exact)} calls; the goal: at most {max_waste} "
+                   f"in at most {2 * len(exact)})")
+        return exercises.Verdict("3.2", ok, message)
+
+    return exercises.check("3.2", attempt)
+
+
+def check_3(batcher_class: type) -> exercises.Verdict:
+    """Exercise 3.3: identical items in one batch reach the model once; every client still
+    gets its answer."""
+
+    def attempt() -> exercises.Verdict:
+        model = _Gated()
+        items = [5, 5, 7, 5, 7, 9]
+
+        async def scenario() -> list[Any]:
+            async with batcher_class(model, max_batch=8, max_wait_s=0.0) as batcher:
+                tasks = [asyncio.create_task(batcher.submit(1), name="c-first")]
+                await _until(model.entered.is_set)
+                tasks += [asyncio.create_task(batcher.submit(x), name=f"c-{i}")
+                          for i, x in enumerate(items)]
+                await _until(lambda: batcher.statistics().queued == len(items))
+                model.gate.set()
+                return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+        answers = _run(scenario, model)[1:]
+        sent = sum(len(call) for call in model.calls[1:])
+        right = sum(a == 2 * x for a, x in zip(answers, items, strict=True))
+        message = (f"the model got {sent} items for {len(items)} requests of 3 distinct "
+                   f"items; {right} of {len(items)} answers right")
+        return exercises.Verdict("3.3", sent == 3 and right == len(items), message)
+
+    return exercises.check("3.3", attempt)
