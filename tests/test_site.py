@@ -245,8 +245,9 @@ def test_figures_are_not_scaled_below_their_text_legibility(visits, name):
 
 
 def _is_widget_cell(cell: dict) -> bool:
-    return bool(re.search(r"\binteract(ive)?\s*\(|\bwidgets\.\w+\s*\(|ipywidgets",
-                          cell["code"])) and "widget-static" not in cell["tags"]
+    """A cell that creates a live control: ``interact(...)`` or an ipywidgets constructor."""
+    return bool(re.search(r"\binteract(ive)?\s*\(|\bwidgets\.[A-Z]\w*\s*\(", cell["code"])
+                ) and "widget-static" not in cell["tags"]
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_PAGES)
@@ -257,7 +258,8 @@ def test_every_widget_cell_is_followed_by_a_note_and_a_static_figure(visits, nam
     for i, cell in enumerate(cells):
         if not _is_widget_cell(cell):
             continue
-        where = cell["code"].strip().splitlines()[-1][:80]
+        where = next(line.strip() for line in cell["code"].splitlines()
+                     if re.search(r"interact|widgets\.", line))[:80]
         assert "remove-output" in cell["tags"], f"widget cell not tagged remove-output: {where}"
         following = cells[i + 1] if i + 1 < len(cells) else None
         assert following is not None and "widget-static" in following["tags"], (
