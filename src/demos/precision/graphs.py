@@ -14,12 +14,21 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import onnx
+import onnx.numpy_helper
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
-__all__ = ["INSERTED_CAST_PREFIX", "float32_islands", "ops_after_loading", "optimized_graph",
-           "square_then_divide", "square_then_divide_bytes"]
+__all__ = [
+    "INSERTED_CAST_PREFIX",
+    "float32_islands",
+    "matmul_bytes",
+    "ops_after_loading",
+    "optimized_graph",
+    "square_then_divide",
+    "square_then_divide_bytes",
+]
 
 #: How onnxruntime names the Cast nodes it inserts around operators it runs in float32.
 INSERTED_CAST_PREFIX = "InsertedPrecisionFreeCast_"
@@ -40,6 +49,21 @@ def square_then_divide(dtype: str = "float32") -> ort.InferenceSession:
 def square_then_divide_bytes(dtype: str = "float16") -> bytes:
     """The serialized model behind :func:`square_then_divide`."""
     return _model(dtype).SerializeToString()
+
+
+def matmul_bytes(dtype: str = "float16") -> bytes:
+    """A serialized model ``y = x @ W`` (W a constant 2x2) with input and output of ``dtype``."""
+    if dtype not in _TYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}")
+    weight = onnx.numpy_helper.from_array(np.eye(2, dtype=np.dtype(dtype)), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "matmul",
+        [helper.make_tensor_value_info("x", _TYPES[dtype], ["n", 2])],
+        [helper.make_tensor_value_info("y", _TYPES[dtype], ["n", 2])], [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    return model.SerializeToString()
 
 
 def ops_after_loading(dtype: str = "float16") -> list[str]:

@@ -5,12 +5,15 @@ output channel), and quantizes each activation to uint8 at run time, per call, f
 own range. Nothing ships in int8: this module quantizes the book's float32 conversion (from
 :mod:`demos.models`) with an implementation's ``quantize_int8`` once, and caches the result
 beside the float32 file, keyed like it (the weights' hash, the converter version) plus the
-implementation's name and the onnxruntime version that quantized it, so a different
-quantizer builds a new file instead of reusing a stale one.
+implementation's name, a hash of its ``quantize_int8`` source and the onnxruntime version
+that quantized it, so a changed quantizer builds a new file instead of reusing a stale one
+(a quantizer without Python source is refused: there would be nothing to key it by).
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import tempfile
 import threading
 from pathlib import Path
@@ -26,14 +29,23 @@ from demos.models.convert import CONVERTER_VERSION
 from demos.models.encoder import Encoder, load_encoder, make_session, make_tokenizer
 from demos.models.source import model_files
 
-__all__ = ["int8_file_name", "load_int8_encoder", "quantize_bytes", "quantized_ops",
+__all__ = ["code_key", "int8_file_name", "load_int8_encoder", "quantize_bytes", "quantized_ops",
            "was_built_in_this_process", "weight_rounding"]
 
 
-def int8_file_name(name: str, weights_sha256: str, variant: str) -> str:
+def int8_file_name(name: str, weights_sha256: str, variant: str, code: str) -> str:
     """The int8 model's cache file name: the float32 file's key plus the quantizer."""
-    return (f"{name}-{weights_sha256[:16]}-int8-{variant}-c{CONVERTER_VERSION}"
+    return (f"{name}-{weights_sha256[:16]}-int8-{variant}-{code}-c{CONVERTER_VERSION}"
             f"-ort{ort.__version__}.onnx")
+
+
+def code_key(quantize: object) -> str | None:
+    """A short hash of ``quantize``'s source and :func:`quantize_bytes`'; None without source."""
+    try:
+        text = inspect.getsource(quantize) + inspect.getsource(quantize_bytes)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def quantize_bytes(model: bytes, *, per_channel: bool) -> bytes:
@@ -66,8 +78,12 @@ def load_int8_encoder(impl: ModuleType, *, intra_op_threads: int | None = None) 
 
     Args:
         impl: a module (or namespace) with ``quantize_int8(model: bytes) -> bytes``; its
-            name (:func:`demos.knobs.impl_name`) is part of the cache key.
+            name (:func:`demos.knobs.impl_name`) and a hash of that function's source are
+            part of the cache key.
         intra_op_threads: onnxruntime threads per call; None = CPUs available.
+
+    Raises:
+        TypeError: ``impl.quantize_int8`` has no Python source (a builtin, a C function).
 
     Concurrency: safe from any thread; the first call per implementation and cache folder
     blocks for the quantization (a few seconds), later calls return the same Encoder.
@@ -87,8 +103,12 @@ def _load(impl: ModuleType, intra_op_threads: int | None) -> tuple[Encoder, Cach
         if key not in _encoders:
             files = model_files()
             reference = load_encoder(intra_op_threads=intra_op_threads)
+            code = code_key(impl.quantize_int8)
+            if code is None:
+                raise TypeError(f"impl.quantize_int8 must be a function with Python source (its "
+                                f"source is part of the cache key), got {impl.quantize_int8!r}")
             cached = load_or_build(
-                int8_file_name(reference.name, files.weights_sha256, variant),
+                int8_file_name(reference.name, files.weights_sha256, variant, code),
                 lambda: impl.quantize_int8(reference.model_path.read_bytes()),
             )
             encoder = Encoder(

@@ -29,6 +29,8 @@ PROBES: dict[str, str] = {
     "onnxruntime_float16_mul_on_cpu":
         "Does onnxruntime's CPU provider run a float16 Mul/Div natively or insert Casts to "
         "float32?",
+    "onnxruntime_float16_matmul_on_cpu":
+        "Does onnxruntime's CPU provider run a float16 MatMul natively or insert Casts?",
     "onnxruntime_float64_feed":
         "Does onnxruntime refuse a float64 array fed to a float32 input?",
     "onnxruntime_list_feed":
@@ -74,6 +76,15 @@ def _ort_float16() -> str:
     return f"runs float16 natively (300*300/300 = {float(y[0]):g})"
 
 
+def _ort_float16_matmul() -> str:
+    from demos.precision import graphs
+
+    ops = [node.op_type for node in graphs.optimized_graph(graphs.matmul_bytes("float16")).node]
+    if "Cast" in ops:
+        return "inserts Casts: computed in float32"
+    return "runs float16 natively"
+
+
 def _ort_float64() -> str:
     from demos.precision import graphs
 
@@ -106,6 +117,7 @@ def observe() -> dict[str, str]:
         "float32_cumsum_rounding": _sum_rounding(dtype_sum=False),
         "astype_same_value": _same_value(),
         "onnxruntime_float16_mul_on_cpu": _ort_float16(),
+        "onnxruntime_float16_matmul_on_cpu": _ort_float16_matmul(),
         "onnxruntime_float64_feed": _ort_float64(),
         "onnxruntime_list_feed": _ort_list(),
     }
