@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from demos import plotting
 from demos.publication.trials import Trial
 
-__all__ = ["heatmap", "loads_vs_threads", "trial_timeline"]
+__all__ = ["heatmap", "loads_vs_threads", "trial_timeline", "worker_threads"]
 
 
 def heatmap(
@@ -29,31 +29,38 @@ def heatmap(
 ) -> tuple[Figure, Axes]:
     """A grid of rates in [0, 1], white (0) to vermillion (1), each cell labelled."""
     data = np.asarray(values, dtype=float)
-    fig, ax = plotting.figure(title, xlabel, ylabel, figsize=(7.0, 0.45 * len(rows) + 2.0))
-    cmap = mpl.colors.LinearSegmentedColormap.from_list("broken", ["#FFFFFF", plotting.BROKEN])
+    fig, ax = plotting.figure(title, xlabel, ylabel,
+                              figsize=(plotting.MAX_WIDTH_IN, 0.45 * len(rows) + 2.0))
+    cmap = mpl.colors.LinearSegmentedColormap.from_list("broken", ["white", plotting.BROKEN])
     image = ax.imshow(data, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(cols)), cols)
     ax.set_yticks(range(len(rows)), rows)
     ax.grid(False)
     for (i, j), value in np.ndenumerate(data):
-        ink = "white" if value > 0.6 else "#222222"
+        ink = "white" if value > 0.6 else plotting.FAMILIES["neutral"][2]
         ax.text(j, i, fmt.format(value), ha="center", va="center", color=ink, fontsize=9)
     fig.colorbar(image, ax=ax, label=cbar_label, format=mpl.ticker.PercentFormatter(1.0))
     return fig, ax
 
 
-def trial_timeline(trial: Trial, *, title: str, zoom: bool = True) -> tuple[Figure, Any]:
-    """One trial as a timeline: the loader's steps, each reader's polling and what it saw.
+def trial_timeline(trial: Trial, *, title: str, role: str = "", zoom: bool = True,
+                   ) -> tuple[Figure, Any]:
+    """One trial as a timeline: the loader's steps, each reader's wait and what it saw.
 
-    With ``zoom`` the x axis starts shortly before the model was built, where it happens.
+    A reader's bar says how it waited: polling ``is_ready()`` (``wait="poll"`` trials) or
+    inside ``get()`` (``wait="get"``: on the Event, in the fixed holder). With ``zoom`` the
+    x axis starts shortly before the model was built, where it happens. ``role``
+    (``"broken"``, ``"fixed"``) prefixes the readers' bars, which then take its colour.
     """
+    waiting = "polling is_ready()" if trial.wait == "poll" else "waiting inside get()"
+    waiting = f"{role}: {waiting}" if role else waiting
     spans = [("loader", 0.0, trial.built_ms, "loading the session"),
              ("loader", trial.warm_start_ms, trial.warm_end_ms, "warm-up")]
     marks = [("loader", trial.warm_end_ms, "done")]
     for sight in trial.sights:
         row = f"reader-{sight.reader}"
         seen = sight.saw_ready_ms if sight.saw_ready_ms is not None else sight.done_ms
-        spans.append((row, 0.0, seen, "polling is_ready()"))
+        spans.append((row, 0.0, seen, waiting))
         label = "ok" if not sight.failed else sight.outcome.split(":")[0]
         marks.append((row, seen, f"ready → {label}"))
     fig, ax = plotting.timeline(spans, marks=marks, title=title, xlabel="time since start (ms)")
@@ -61,8 +68,6 @@ def trial_timeline(trial: Trial, *, title: str, zoom: bool = True) -> tuple[Figu
         end = max([trial.warm_end_ms, *(s.done_ms for s in trial.sights)])
         width = end - trial.built_ms
         ax.set_xlim(trial.built_ms - 0.6 * width, end + 0.4 * width)
-    handles = ax.get_legend().legend_handles
-    ax.legend(handles=handles, loc="upper left", fontsize=9, bbox_to_anchor=(1.0, 1.0))
     return fig, ax
 
 
@@ -77,5 +82,16 @@ def loads_vs_threads(
         line.set_linestyle(style)
         line.set_marker(marker)
         line.set_markersize(size)
-    ax.legend()
+    for old in list(fig.legends):  # redraw the legend below the axes with the new styles
+        old.remove()
+    plotting.legend(ax)
+    return fig, ax
+
+
+def worker_threads(
+    series: Mapping[str, tuple[Sequence[int], Sequence[float]]], *, title: str
+) -> tuple[Figure, Any]:
+    """OS threads in a worker process against the intra-op threads its session asked for."""
+    fig, ax = loads_vs_threads(series, title=title, ylabel="OS threads in the worker")
+    ax.set_xlabel("intra_op_num_threads of the session")
     return fig, ax
