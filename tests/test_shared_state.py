@@ -28,7 +28,7 @@ from demos.shared_state import (
 from demos.shared_state.trace import Span, TracedSession, overlap
 
 #: Short explicit bounds: a regression fails in seconds, not after the 120 s default.
-BOUNDS = {"timeout_s": 10.0, "rendezvous_timeout_s": 2.0}
+BOUNDS = {"timeout_s": 10.0, "rendezvous_timeout_s": 5.0}
 
 
 @pytest.fixture(scope="module")

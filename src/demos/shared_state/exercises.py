@@ -41,7 +41,7 @@ def check_1(model_class: type, *, encoder: Any = None) -> Verdict:
                 return seen["stats"]
 
         impl = SimpleNamespace(__name__="yours", Model=Spied)
-        m = scenario.measure(impl, threads=4, calls=6, rendezvous_timeout_s=1.0,
+        m = scenario.measure(impl, threads=4, calls=6, rendezvous_timeout_s=5.0,
                              encoder=encoder, timeout_s=60.0)
         problems = []
         # How many go wrong depends on the interleaving; that something does, does not.
@@ -56,7 +56,9 @@ def check_1(model_class: type, *, encoder: Any = None) -> Verdict:
         mean = getattr(seen.get("stats"), "mean_s", None)
         if not isinstance(mean, float):
             problems.append(f"stats().mean_s must be a float, got {type(mean).__name__}")
-        elif not low - 1e-9 <= mean <= high + 1e-9:
+        elif not m.lost_counts and not low - 1e-9 <= mean <= high + 1e-9:
+            # Only with every call counted: a mean over the surviving updates may land on
+            # either side, depending on which ones survived.
             problems.append("stats().mean_s is not the mean model time per call")
         if problems:
             return failed("4.1", "; ".join(problems))
@@ -129,7 +131,7 @@ def check_3(pool_class: type, *, size: int = 2, threads: int = 6, borrows: int =
                 try:
                     if index == 0 and thread < size:
                         try:  # size callers must be able to hold buffers at the same time
-                            meet.wait(2.0)
+                            meet.wait(10.0)
                         except threading.BrokenBarrierError:
                             never_met += 1
                     if index == 1:

@@ -70,7 +70,7 @@ class Measurement:
 
 
 def measure(impl: Any, *, threads: int = 2, calls: int = 6, batch: int = 4,
-            rendezvous: bool = True, rendezvous_timeout_s: float = 2.0,
+            rendezvous: bool = True, rendezvous_timeout_s: float = 5.0,
             encoder: Encoder | None = None, seed: int = 0,
             timeout_s: float = 120.0) -> Measurement:
     """Serve ``threads × calls`` requests of ``batch`` texts through ``impl.Model``.
