@@ -42,9 +42,9 @@ def check_1(encode_request: Callable[..., list[list[int]]]) -> Verdict:
             first = next(r.metrics["first_error"] for r in seen if r.metrics["errors"])
             hint = (" (a thread read its body while holding the lock, so the others never "
                     "reached the barrier)" if "BrokenBarrierError" in first else "")
-            return exercises.failed("6.1", f"{errors} of {total} requests raised {first}{hint}")
-        if wrong:
-            return exercises.failed("6.1", f"{wrong} of {total} requests got another "
+            return exercises.failed("6.1", f"requests raised {first}{hint}")
+        if wrong:  # how many varies with the interleaving; that some do is by construction
+            return exercises.failed("6.1", "requests from 4 and from 8 threads got another "
                                     "request's options")
         return exercises.passed("6.1", f"all {total} requests from 4 and 8 threads got their "
                                 "own options")
@@ -53,13 +53,11 @@ def check_1(encode_request: Callable[..., list[list[int]]]) -> Verdict:
 
 
 class _Counting:
-    """What the check saw of a pool: distinct tokenizers handed out, most in use at once."""
+    """What the check saw of a pool: the distinct tokenizers it handed out."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.ids: set[int] = set()
-        self.busy = 0
-        self.most_busy = 0
 
 
 def check_2(pool_class: type) -> Verdict:
@@ -79,18 +77,12 @@ def check_2(pool_class: type) -> Verdict:
             with pool.checkout(timeout_s=10.0) as tokenizer:
                 with count.lock:
                     count.ids.add(id(tokenizer))
-                    count.busy += 1
-                    count.most_busy = max(count.most_busy, count.busy)
-                try:
-                    tokenizer.enable_truncation(max_length=max_length)
-                    if pad:
-                        tokenizer.enable_padding()
-                    else:
-                        tokenizer.no_padding()
-                    return [e.ids for e in tokenizer.encode_batch(batch)]
-                finally:
-                    with count.lock:
-                        count.busy -= 1
+                tokenizer.enable_truncation(max_length=max_length)
+                if pad:
+                    tokenizer.enable_padding()
+                else:
+                    tokenizer.no_padding()
+                return [e.ids for e in tokenizer.encode_batch(batch)]
 
         impl = types.SimpleNamespace(NAME="yours", share=lambda _: pool,
                                      encode_request=encode_request)
@@ -98,17 +90,15 @@ def check_2(pool_class: type) -> Verdict:
                               barrier_timeout_s=_WAIT_S)
         total = report.metrics["requests"]
         if report.metrics["errors"]:
-            return exercises.failed("6.2", f"{report.metrics['errors']} of {total} requests "
-                                    f"raised {report.metrics['first_error']}")
+            return exercises.failed("6.2", f"requests raised {report.metrics['first_error']}")
         if report.metrics["wrong"]:
-            return exercises.failed("6.2", f"{report.metrics['wrong']} of {total} requests "
-                                    "got another request's options")
+            return exercises.failed("6.2", "requests got another request's options")
         if len(count.ids) > size:
             return exercises.failed("6.2", f"the pool of {size} handed out {len(count.ids)} "
                                     "different tokenizers")
         return exercises.passed(
             "6.2", f"{size} checked out at once were {size} different tokenizers; a third "
-            f"checkout timed out; {total} requests from 6 threads shared {len(count.ids)}")
+            f"checkout timed out; {total} requests from 6 threads all got their own options")
 
     return exercises.check("6.2", attempt)
 
@@ -166,12 +156,12 @@ def check_3(encode_keep_end: Callable[..., list[list[int]]]) -> Verdict:
 
         result = hammer(call, threads, 1, timeout_s=30.0, name="tt-ex-keep-end")
         errors = [c.error for c in result.calls if c.error is not None]
-        if errors:
-            return exercises.failed("6.3", f"{len(errors)} of {threads} calls raised "
-                                    f"{type(errors[0]).__name__}: {errors[0]}")
         if shared.truncation is not None or shared.padding is not None:
-            return exercises.failed("6.3", "your function changed the shared tokenizer's "
-                                    f"truncation or padding (truncation={shared.truncation})")
+            return exercises.failed("6.3", "your function wrote the shared tokenizer's "
+                                    "truncation or padding")
+        if errors:
+            return exercises.failed("6.3", f"calls raised {type(errors[0]).__name__}: "
+                                    f"{errors[0]}")
         wrong = sum(1 for c in result.calls if c.value is not True)
         if wrong:
             return exercises.failed("6.3", f"{wrong} of {threads} requests differ from a "

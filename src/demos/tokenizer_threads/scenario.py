@@ -112,6 +112,9 @@ def run(
         hung, calls = True, ()
     wrong = sum(1 for c in calls if c.error is None and c.value is False)
     errors = [c.error for c in calls if c.error is not None]
+    # The cause first: a failed call aborts the barrier, and the others then raise
+    # BrokenBarrierError because of it.
+    errors.sort(key=lambda e: isinstance(e, threading.BrokenBarrierError))
     total = threads * requests
     start_method = getattr(impl, "START_METHOD", None)  # None: the implementation has no pool
     forks = start_method is not None and start_method not in FORK_SAFE_START_METHODS

@@ -12,7 +12,7 @@ from __future__ import annotations
 from demos.tokenizer_threads import probes
 from demos.tokenizer_threads.texts import shipped_tokenizer_json
 
-__all__ = ["PROBES", "observe"]
+__all__ = ["PROBES", "RUN", "describe", "observe"]
 
 #: probe id -> the question it answers.
 PROBES: dict[str, str] = {
@@ -33,7 +33,8 @@ PROBES: dict[str, str] = {
         "the parent's batch?"),
 }
 
-_RUN = ("configure_inside_batch", "configure_during_batch", "fork_inside_batch_configure",
+#: The probes (:data:`.probes.PROBES`) that the answers are read from.
+RUN = ("configure_inside_batch", "configure_during_batch", "fork_inside_batch_configure",
         "fork_inside_batch_encode", "fork_after_batch_parallel", "fork_after_batch_default")
 
 
@@ -44,8 +45,12 @@ def observe(*, timeout_s: float = 3.0) -> dict[str, str]:
     construction (what it waits for cannot happen), so the bound only decides how soon
     that is reported.
     """
-    found = {r.name: r for r in probes.run_probes(list(_RUN), shipped_tokenizer_json(),
-                                                  timeout_s=timeout_s)}
+    return describe(probes.run_probes(list(RUN), shipped_tokenizer_json(), timeout_s=timeout_s))
+
+
+def describe(results: list[probes.ProbeResult]) -> dict[str, str]:
+    """The answers to :data:`PROBES`, read from the results of the :data:`RUN` probes."""
+    found = {r.name: r for r in results}
 
     def said(name: str) -> str:
         result = found[name]
