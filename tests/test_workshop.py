@@ -153,3 +153,21 @@ def test_the_fastest_real_student_notebook_runs_and_every_check_says_not_yet(kit
     assert checks
     for cell in checks:
         assert " — not yet: " in _out_text(cell), (path.name, cell.source, _out_text(cell))
+
+
+def test_the_measured_run_times_are_not_older_than_the_notebooks():
+    """book/workshop.md quotes book/_generated/notebook_times.md; both come from
+    tools/measure_notebooks.py, for the notebooks' code as it is now."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import measure_notebooks
+    finally:
+        sys.path.pop(0)
+    data = json.loads(measure_notebooks.DATA.read_text())
+    stale = [p.name for p in notebooks()
+             if data["notebooks"].get(p.name, {}).get("sources_sha256")
+             != measure_notebooks.sources_sha256(nbformat.read(p, as_version=4))]
+    assert not stale, f"re-measure: python tools/measure_notebooks.py {' '.join(stale)}"
+    table = measure_notebooks.TABLE.read_text()
+    assert table == measure_notebooks.render_table(data), "the table is not the data's"
+    assert "{include} _generated/notebook_times.md" in workshop.GUIDE.read_text()

@@ -32,6 +32,9 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from normalise_notebooks import normalise  # noqa: E402
+
 DEFAULT_OUT = ROOT / "_build" / "workshop"
 GUIDE = ROOT / "book" / "workshop.md"
 
@@ -63,7 +66,7 @@ def exercise_number(heading: str) -> str:
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student edition of one notebook (a new object; ``nb`` is left alone)."""
-    nb = copy.deepcopy(nb)
+    nb = normalise(copy.deepcopy(nb))  # the Colab set-up cell as the book keeps it
     cells, heading, inserted_doctor = [], "", False
     first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
     for index, cell in enumerate(nb.cells):
