@@ -364,7 +364,7 @@ def test_int8_cache_key_follows_the_quantizers_source():
         quantized.load_int8_encoder(types.SimpleNamespace(NAME="yours", quantize_int8=len))
 
 
-def test_int8_drifts_far_more_than_float16_and_per_channel_scales_shrink_it(encoder, int8_models):
+def test_int8_drifts_more_than_float16_and_fixed_per_channel_scales_shrink_it(encoder, int8_models):
     texts = list(SENTENCES)
     reference = encoder.encode(texts)
     per_tensor = drift.compare(reference, int8_models[broken].encode(texts))

@@ -116,10 +116,13 @@ def budget_met(reports: Mapping[str, Sequence[Check]]) -> tuple[Figure, Axes]:
         for i, check in enumerate(found):
             y = i + (k - (len(reports) - 1) / 2) * height
             if check.verdict in ("loud", "false alarm"):
-                ax.annotate("refused (raised)", (1e-6, y), va="center", fontsize=8,
-                            color=colour)
+                ax.annotate("refused: raised an error", (3e-6, y), va="center",
+                            fontsize=8, color=colour)
                 continue
             ratio = check.error / check.budget if check.budget > 0 else 0.0
+            if ratio == 0.0:
+                ax.annotate("exact: error 0", (3e-6, y), va="center", fontsize=8, color=colour)
+                continue
             ratio = min(max(ratio, 1e-6), 1e6)
             ax.barh(y, ratio, left=1e-6, height=height * 0.9, color=colour,
                     label=label if i == 0 else "_")
