@@ -13,14 +13,8 @@ from typing import Any, Generic, TypeVar
 from demos.publication.errors import ModelLoadError, ModelNotReadyError
 from demos.publication.model import Model, load_model
 
-__all__ = [
-    "LazyModel",
-    "ModelHolder",
-    "ModelLoadError",
-    "ModelNotReadyError",
-    "get_model",
-    "start_worker",
-]
+__all__ = ["LazyModel", "ModelHolder", "ModelLoadError", "ModelNotReadyError", "get_model",
+           "start_worker"]
 
 M = TypeVar("M")
 log = logging.getLogger(__name__)

@@ -12,14 +12,8 @@ from typing import Any, Generic, TypeVar
 from demos.publication.errors import ModelLoadError, ModelNotReadyError
 from demos.publication.model import Model, load_model
 
-__all__ = [
-    "LazyModel",
-    "ModelHolder",
-    "ModelLoadError",
-    "ModelNotReadyError",
-    "get_model",
-    "start_worker",
-]
+__all__ = ["LazyModel", "ModelHolder", "ModelLoadError", "ModelNotReadyError", "get_model",
+           "start_worker"]
 
 M = TypeVar("M")
 
@@ -152,6 +146,5 @@ def start_worker(target: Callable[..., object], *args: Any, name: str = "worker"
 
 def _check_timeout(timeout_s: float) -> None:
     if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not (
-        timeout_s > 0 and math.isfinite(timeout_s)
-    ):
+            timeout_s > 0 and math.isfinite(timeout_s)):
         raise ValueError(f"timeout_s must be a finite number > 0, got {timeout_s!r}")
