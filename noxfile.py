@@ -52,13 +52,15 @@ UNIT = ["-m", "not slow", "-p", "no:cacheprovider", "-o", "addopts=-ra", "-q"]
 
 
 def _interpreter(version: str) -> str:
-    """``python3.12`` from PATH, else pyenv's build of it, else the bare name (nox skips)."""
+    """pyenv's build of ``python3.12`` if there is one, else whatever PATH has (nox skips
+    the session when neither runs). pyenv's shims come last: a shim for a version that is
+    installed but not selected exists on PATH and refuses to run."""
     name = f"python{version}"
-    if shutil.which(name):
-        return name
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     found = sorted(glob.glob(str(pyenv_root / "versions" / f"{version}.*" / "bin" / name)))
-    return found[-1] if found else name
+    if found:
+        return found[-1]
+    return shutil.which(name) or name
 
 
 def _install_book(session: nox.Session) -> None:

@@ -148,27 +148,26 @@ def listing(obj: Any, *, mark: Iterable[str] = MARKERS, docstring: bool = True) 
 
 
 def _without_docstring(lines: list[str]) -> list[str]:
-    """Drop the first docstring after the ``def``/``class`` line (kept simple on purpose).
-
-    A signature may span several lines: everything up to the line that ends it (``:``)
-    belongs to the ``def``.
-    """
-    in_signature = False
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if in_signature or stripped.startswith(("def ", "async def ", "class ")):
-            in_signature = not stripped.split("#")[0].rstrip().endswith(":")
-            continue
-        if stripped.startswith(('"""', "'''")):
-            quote = stripped[:3]
-            if stripped.count(quote) >= 2 and len(stripped) > 3:
-                return lines[:i] + lines[i + 1:]
-            for j in range(i + 1, len(lines)):
-                if quote in lines[j]:
-                    return lines[:i] + lines[j + 1:]
-            return lines
-        if stripped and not stripped.startswith(("def ", "async def ", "class ", "@")):
-            return lines
+    """Drop the docstring that opens a ``def``/``class`` (its signature may span lines)."""
+    i = 0
+    while i < len(lines) and lines[i].strip().startswith("@"):
+        i += 1
+    if i == len(lines) or not lines[i].lstrip().startswith(("def ", "async def ", "class ")):
+        return lines
+    while i < len(lines) and not lines[i].split("#")[0].rstrip().endswith(":"):
+        i += 1  # the rest of a signature that spans several lines
+    body = i + 1
+    if body >= len(lines):
+        return lines
+    stripped = lines[body].strip()
+    quote = stripped[:3]
+    if quote not in ('"""', "'''"):
+        return lines
+    if stripped.count(quote) >= 2 and len(stripped) > 3:
+        return lines[:body] + lines[body + 1:]
+    for j in range(body + 1, len(lines)):
+        if quote in lines[j]:
+            return lines[:body] + lines[j + 1:]
     return lines
 
 
