@@ -85,6 +85,13 @@ def test_guide_is_the_book_page_with_its_includes_inlined(kit):
     assert "| notebook |" in text  # the measured run-time table, inlined
 
 
+def test_an_exercise_heading_after_other_text_in_its_cell_is_still_found():
+    cell = nbformat.v4.new_markdown_cell("## Rules of thumb\n\n- one\n\n## Exercises\n\n"
+                                         "### Exercise H.2 · Title\n\nThe task.")
+    assert workshop.exercise_task(cell) == "### Exercise H.2 · Title\n\nThe task."
+    assert workshop.exercise_number("### Exercise H.2 · Title") == "H.2"
+
+
 def _toy_notebook() -> nbformat.NotebookNode:
     """The exercise shape of CONTRIBUTING.md, in a notebook that runs in a second."""
     cells = [

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -62,8 +63,8 @@ def measure(path: Path, timeout_s: int = 600) -> dict:
         "title": _title(nb, path.stem),
         "sources_sha256": sources_sha256(nb),
         "code_cells": sum(c.cell_type == "code" for c in nb.cells),
-        "exercises": sum(c.cell_type == "markdown" and c.source.startswith("### Exercise")
-                         for c in nb.cells),
+        "exercises": sum(len(re.findall(r"^### Exercise", c.source, re.M))
+                         for c in nb.cells if c.cell_type == "markdown"),
     }
     os.environ["DEMOS_NO_PROGRESS"] = "1"
     start = time.perf_counter()

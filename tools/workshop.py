@@ -59,8 +59,17 @@ def _source(cell: dict) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
+def exercise_task(cell: dict) -> str:
+    """From a markdown cell's last ``### Exercise`` heading on (it may follow other text,
+    e.g. "## Rules of thumb … ## Exercises"); "" when the cell has none."""
+    if cell.get("cell_type") != "markdown":
+        return ""
+    starts = [m.start() for m in re.finditer(r"^### Exercise", _source(cell), re.M)]
+    return _source(cell)[starts[-1]:] if starts else ""
+
+
 def exercise_number(heading: str) -> str:
-    found = re.match(r"###\s+Exercise\s+(\d+\.\d+)", heading)
+    found = re.match(r"###\s+Exercise\s+(\w+\.\d+)", heading)
     return found.group(1) if found else "?"
 
 
@@ -70,8 +79,9 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     cells, heading, inserted_doctor = [], "", False
     first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "markdown" and _source(cell).startswith("### Exercise"):
-            heading = _source(cell).splitlines()[0]
+        task = exercise_task(cell)
+        if task:
+            heading = task.splitlines()[0]
         if "solution" in tags(cell):
             pointer = nbformat.v4.new_markdown_cell(
                 f"> **Solution.** Not in the student edition: your facilitator has it "
@@ -110,8 +120,9 @@ def exercises(nb: nbformat.NotebookNode) -> list[dict]:
     current: dict = {}
     for cell in nb.cells:
         text = _source(cell)
-        if cell.cell_type == "markdown" and text.startswith("### Exercise"):
-            current = {"heading": text.splitlines()[0], "task": text}
+        task = exercise_task(cell)
+        if task:
+            current = {"heading": task.splitlines()[0], "task": task}
             found.append(current)
             continue
         if not current:
