@@ -112,6 +112,15 @@ def test_the_pins_shipped_in_the_package_are_the_checkouts():
     assert doctor.PINS_PATH.read_text() == expected, "pins changed: run `make doctor`"
 
 
+def test_an_installed_copy_checks_the_pins_it_ships(monkeypatch):
+    monkeypatch.setattr(doctor, "checkout_root", lambda: None)
+    monkeypatch.delenv(doctor.REQUIREMENTS_ENV_VAR, raising=False)
+    assert doctor.requirements_path() == doctor.PINS_PATH
+    lines = doctor.check_pins()
+    assert {r.name for r in lines} >= {"pin numpy", "pin onnxruntime", "pin tokenizers"}
+    assert not [r for r in lines if r.status == "FAIL"], [str(r) for r in lines]
+
+
 def test_the_fingerprint_sees_a_tokenizer_left_at_the_shipped_truncation(encoder):
     """Chapter 6's trap (truncation 128, not 256) moves the long sentence's embedding."""
     from demos.models.encoder import make_tokenizer
