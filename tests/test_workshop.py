@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import nbformat
@@ -178,3 +179,30 @@ def test_the_measured_run_times_are_not_older_than_the_notebooks():
     table = measure_notebooks.TABLE.read_text()
     assert table == measure_notebooks.render_table(data), "the table is not the data's"
     assert "{include} _generated/notebook_times.md" in workshop.GUIDE.read_text()
+
+
+def _guide_skips() -> dict[str, list[str]]:
+    """{notebook stem: [section names the guide says to skip]} from book/workshop.md: the
+    quoted names in each chapter's "Skip:" sentence (which may wrap over several lines)."""
+    skips: dict[str, list[str]] = {}
+    text = workshop.GUIDE.read_text(encoding="utf-8")
+    for part in re.split(r"^### ", text, flags=re.M)[1:]:
+        stem = re.match(r".*\(`(\w+)`\)\s*$", part.splitlines()[0])
+        if not stem:
+            continue
+        skip = re.search(r"^Skip:(.*?)(?:\n\s*\n|\n[A-Z*])", part, re.M | re.S)
+        found = re.findall(r'"([^"]+)"', skip.group(1)) if skip else []
+        skips[stem.group(1)] = [" ".join(name.split()) for name in found]
+    return skips
+
+
+def test_every_section_the_guide_says_to_skip_exists_in_its_notebook():
+    """The chapters change: the plans must name sections the notebooks still have."""
+    skips = _guide_skips()
+    assert set(skips) == {p.stem for p in notebooks()}, sorted(skips)
+    for stem, names in skips.items():
+        nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+        headings = [line.lstrip("#").strip() for c in nb.cells if c.cell_type == "markdown"
+                    for line in c.source.splitlines() if re.match(r"^#{2,3} ", line)]
+        missing = [n for n in set(names) if not any(h.startswith(n) for h in headings)]
+        assert not missing, f"{stem}: the guide skips sections it no longer has: {missing}"
