@@ -81,7 +81,7 @@ def test_guide_is_the_book_page_with_its_includes_inlined(kit):
     if not workshop.GUIDE.is_file():
         pytest.skip("book/workshop.md has not landed")
     text = guide.read_text()
-    assert "{include}" not in text
+    assert "{include}" not in text and "{ref}" not in text and "../notebooks/" not in text
     assert "python -m demos doctor" in text
     assert "| notebook |" in text  # the measured run-time table, inlined
 

@@ -183,7 +183,9 @@ def inline_includes(text: str, base: Path) -> str:
         return target.read_text(encoding="utf-8").strip() if target.is_file() else ""
 
     text = pattern.sub(include, text)
-    return re.sub(r"^\([\w-]+\)=\s*\n", "", text, flags=re.M)  # MyST targets
+    text = re.sub(r"^\([\w-]+\)=\s*\n", "", text, flags=re.M)  # MyST targets
+    text = re.sub(r"\{(?:ref|doc)\}`([^`]+)`", r"the book's `\1` page", text)  # MyST roles
+    return re.sub(r"\]\(\.\./notebooks/([\w.-]+\.ipynb)\)", r"](student/\1)", text)
 
 
 def build(out: Path, notebooks: Sequence[Path], guide: Path = GUIDE) -> dict[str, list[Path]]:
