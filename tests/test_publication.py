@@ -129,6 +129,24 @@ def test_fixed_worker_creates_its_own_session_with_its_threads_and_exits_cleanly
     assert not trial.failed
 
 
+def test_a_worker_forked_while_the_locked_load_runs_inherits_the_lock_held_and_hangs_in_get():
+    trial = forking.worker_trial(broken, lazy=fixed, mode="during-load", timeout_s=8.0)
+    assert trial.get_hung  # by construction: the server's loader holds the lock at the fork
+    assert trial.failed
+    assert trial.outcome == "hung in get() (gave up)"
+
+
+def test_a_worker_spawned_while_the_load_runs_loads_its_own_model():
+    trial = forking.worker_trial(fixed, mode="during-load", timeout_s=4 * BOUND_S)
+    assert not trial.get_hung and trial.model_pid == trial.worker_pid
+    assert not trial.failed
+
+
+def test_worker_trial_rejects_an_unknown_mode():
+    with pytest.raises(ValueError, match=r"^mode must be 'preload' or 'during-load', got 'x'$"):
+        forking.worker_trial(fixed, mode="x")
+
+
 def test_fixed_start_worker_rejects_a_target_that_is_not_callable():
     with pytest.raises(TypeError, match=r"^target must be callable, got str$"):
         fixed.start_worker("serve")

@@ -18,6 +18,10 @@ What is certain by construction: a forked worker uses a session created in anoth
 and it has exactly one thread (``fork`` copies only the calling thread), so the session's
 intra-op pool is not there. What follows from it on this machine is measured and reported
 (the prediction, and whether destroying the inherited session crashes the worker).
+
+With ``mode="during-load"`` the worker starts while a server thread is inside the load (an
+Event holds it there until the worker has reported): a forked worker then inherits whatever
+the load holds, e.g. the fixed ``LazyModel``'s lock, held by a thread it does not have.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -58,6 +63,7 @@ class WorkerTrial:
     prediction_ok: bool | None
     released: bool  # the worker destroyed its session and went on
     exitcode: int | None  # None: still running at the bound (killed)
+    get_hung: bool = False  # the worker's get() never returned (a lock copied while held)
     log: str = ""  # the server's stderr, for a reader who wants to look
 
     @property
@@ -73,12 +79,14 @@ class WorkerTrial:
     @property
     def failed(self) -> bool:
         """Anything but: own session, its threads there, right answer, clean exit."""
-        return (self.inherited or self.missing_threads or self.prediction_ok is not True
-                or not self.released or self.exitcode != 0)
+        return (self.inherited or self.missing_threads or self.get_hung
+                or self.prediction_ok is not True or not self.released or self.exitcode != 0)
 
     @property
     def outcome(self) -> str:
         """A few words on how the worker ended."""
+        if self.get_hung:
+            return "hung in get() (gave up)"
         if self.exitcode is None:
             return "hung (killed)"
         if self.exitcode < 0:
@@ -99,22 +107,46 @@ def _load(intra_op_threads: int) -> Any:
     return load_model(intra_op_threads=intra_op_threads)
 
 
-def _preload(impl: Any, intra_op_threads: int) -> Any:
+#: During-load mode: set by the server's load once it is running; the load then waits for
+#: ``_release``, so the worker is forked while the load (and whatever it holds) is in flight.
+_inside, _release = threading.Event(), threading.Event()
+_server_pid = os.getpid()
+
+
+def _load_held_open(intra_op_threads: int) -> Any:
+    if os.getpid() == _server_pid:  # in the server: hold the load open across the fork
+        _inside.set()
+        _release.wait(WORKER_BOUND_S)
+    return _load(intra_op_threads)
+
+
+def _preload(impl: Any, intra_op_threads: int, *, held_open: bool = False) -> Any:
     global _app_model
     if _app_model is None:
         import functools
 
-        _app_model = impl.LazyModel(functools.partial(_load, intra_op_threads))
+        load = _load_held_open if held_open else _load
+        _app_model = impl.LazyModel(functools.partial(load, intra_op_threads))
     return _app_model.get()
 
 
-def serve_one_request(impl_name: str, intra_op_threads: int, conn: Connection) -> None:
+def serve_one_request(impl_name: str, intra_op_threads: int, conn: Connection,
+                      get_bound_s: float) -> None:
     """The worker: one request through the app's model, then a worker's shutdown."""
     global _app_model
     from demos.publication.model import reference_predict, sample_ids
 
     impl = importlib.import_module(impl_name)
-    model = _preload(impl, intra_op_threads)  # the parent's, if it was inherited
+    got: list[Any] = []  # the parent's model, if it was inherited
+    getter = threading.Thread(target=lambda: got.append(_preload(impl, intra_op_threads)),
+                              name="worker-get", daemon=True)
+    getter.start()
+    getter.join(get_bound_s)
+    if not got:  # still waiting in get(): on a lock that no thread of this process holds
+        conn.send({"worker_pid": os.getpid(), "get_hung": True, "worker_threads": _threads()})
+        conn.close()
+        return
+    model = got.pop()
     ids = sample_ids(64)
     ok = bool(np.allclose(model.predict(ids), reference_predict(ids), atol=1e-5))
     conn.send({"worker_pid": os.getpid(), "model_pid": model.pid,
@@ -125,17 +157,25 @@ def serve_one_request(impl_name: str, intra_op_threads: int, conn: Connection) -
     conn.close()
 
 
-def _server(impl_name: str, intra_op_threads: int, bound_s: float) -> dict[str, Any]:
-    """The server process: preload, start one worker, collect what it reported."""
-    impl = importlib.import_module(impl_name)
-    _preload(impl, intra_op_threads)  # gunicorn --preload: load once, before the workers
+def _server(impl_name: str, lazy_name: str, mode: str, intra_op_threads: int,
+            bound_s: float) -> dict[str, Any]:
+    """The server process: (pre)load, start one worker, collect what it reported."""
     import multiprocessing
 
+    impl, lazy = importlib.import_module(impl_name), importlib.import_module(lazy_name)
+    loader = None
+    if mode == "preload":
+        _preload(lazy, intra_op_threads)  # gunicorn --preload: load once, before the workers
+    else:  # fork while a thread of the server is inside the load
+        loader = threading.Thread(target=_preload, args=(lazy, intra_op_threads),
+                                  kwargs={"held_open": True}, name="preload", daemon=True)
+        loader.start()
+        _inside.wait(bound_s)
     ours, theirs = multiprocessing.Pipe(duplex=False)
-    worker = impl.start_worker(serve_one_request, impl_name, intra_op_threads, theirs,
-                               name="model-worker")
+    worker = impl.start_worker(serve_one_request, lazy_name, intra_op_threads, theirs,
+                               bound_s / 4, name="model-worker")
     theirs.close()
-    seen: dict[str, Any] = {"released": False}
+    seen: dict[str, Any] = {"released": False, "get_hung": False}
     deadline = time.monotonic() + bound_s
     while time.monotonic() < deadline:
         if not ours.poll(max(0.0, deadline - time.monotonic())):
@@ -150,16 +190,25 @@ def _server(impl_name: str, intra_op_threads: int, bound_s: float) -> dict[str, 
         worker.kill()
         worker.join(5.0)
         exitcode = None
+    _release.set()
+    if loader is not None:
+        loader.join(bound_s)
     return {**seen, "exitcode": exitcode}
 
 
-def worker_trial(impl: Any, *, intra_op_threads: int = 4,
-                 timeout_s: float = 2 * WORKER_BOUND_S) -> WorkerTrial:
+def worker_trial(impl: Any, *, intra_op_threads: int = 4, mode: str = "preload",
+                 lazy: Any = None, timeout_s: float = 2 * WORKER_BOUND_S) -> WorkerTrial:
     """Run :func:`_server` in a fresh interpreter under ``timeout_s``; see the module doc.
 
-    The server gives its worker half of ``timeout_s`` and then kills it (``exitcode`` None).
+    Args:
+        impl: the module whose ``start_worker`` starts the worker (``broken``, ``fixed``).
+        mode: ``"preload"`` (the model is loaded before the worker starts) or
+            ``"during-load"`` (the worker starts while a server thread is inside the load,
+            held there by an Event until the worker has reported).
+        lazy: the module whose ``LazyModel`` holds the app's model (default: ``impl``).
+        timeout_s: the server gives its worker half of it, then kills it (``exitcode``
+            None); a worker's ``get()`` gets an eighth, then counts as hung.
 
-    ``impl`` must be an importable module (``broken``, ``fixed``, or a reader's module).
     The server and everything it started form one process group, killed at the bound.
 
     Raises:
@@ -167,9 +216,12 @@ def worker_trial(impl: Any, *, intra_op_threads: int = 4,
     """
     from demos.harness import HangError
 
-    name = impl.__name__
+    if mode not in ("preload", "during-load"):
+        raise ValueError(f"mode must be 'preload' or 'during-load', got {mode!r}")
+    name, lazy_name = impl.__name__, (lazy or impl).__name__
     server = subprocess.Popen(
-        [sys.executable, "-m", __name__, name, str(intra_op_threads), str(timeout_s / 2)],
+        [sys.executable, "-m", __name__, name, lazy_name, mode, str(intra_op_threads),
+         str(timeout_s / 2)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # its own process group: one kill reaches its worker too
     )
@@ -192,9 +244,10 @@ def worker_trial(impl: Any, *, intra_op_threads: int = 4,
         server_pid=server.pid, worker_pid=seen.get("worker_pid"),
         model_pid=seen.get("model_pid"), worker_threads=seen.get("worker_threads"),
         prediction_ok=seen.get("prediction_ok"), released=bool(seen.get("released")),
-        exitcode=seen.get("exitcode"), log=err,
+        exitcode=seen.get("exitcode"), get_hung=bool(seen.get("get_hung")), log=err,
     )
 
 
 if __name__ == "__main__":
-    print(json.dumps(_server(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))), flush=True)
+    print(json.dumps(_server(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]),
+                             float(sys.argv[5]))), flush=True)
