@@ -124,7 +124,7 @@ def check_3(pool_class: type, *, size: int = 2, threads: int = 6, borrows: int =
 
         def hold(thread: int, index: int) -> None:
             nonlocal clashes, over, never_met
-            with pool.borrow(10.0) as buffer:
+            with pool.borrow(30.0) as buffer:
                 with lock:
                     clashes += id(buffer) in holders
                     holders[id(buffer)] = thread
