@@ -8,16 +8,21 @@ single-threaded notebook. Under two request threads the first two return other r
 embeddings and lose counts; the lock fixes that by making the server single-threaded.
 
 onnxruntime releases the GIL inside ``InferenceSession.run`` and its maintainers state that
-``run`` may be called concurrently on one session, so the model itself needs no lock. The
+``run`` may be called concurrently on one session, so on the CPU execution provider the model
+itself needs no lock (the DirectML provider allows one ``run`` per session at a time). The
 fix is to keep inference a pure function of its input: the session and the tokenizer are
 immutable and shared, buffers belong to one call, and metrics are kept outside the model
-call, under a lock that is never held while the model runs.
+call, under a lock that is never held while the model runs. The opposite mistake, too many
+threads (request threads × onnxruntime's own intra-op pool on the same cores), is measured
+by :mod:`.oversubscription`.
 
 Modules: :mod:`.broken` and :mod:`.fixed` (the wrapper, same names), :mod:`.variants`
 (the other shapes of the same mistake: a shared output buffer, a "last input" attribute,
 the lock around ``run``), :mod:`.counters` (five ways to count calls from threads, and what
-each costs), :mod:`.trace` (a session proxy that records runs in flight) and
-:mod:`.scenario`.
+each costs), :mod:`.trace` (a session proxy that records runs in flight),
+:mod:`.oversubscription` (request threads × intra-op threads: throughput and p99),
+:mod:`.plots` (the chapter's figures), :mod:`.exercises` (the exercises' checks),
+:mod:`.versions` (the version-dependent behaviours, observed) and :mod:`.scenario`.
 """
 
 CHAPTER = 4
