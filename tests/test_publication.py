@@ -257,6 +257,7 @@ def test_version_probes_answer_every_question_they_ask():
     assert seen["cached_property_lock"] in ("getter runs once: locked",
                                             "getter runs 8 times for 8 threads: no lock")
     assert seen["forked_worker_session"].startswith("1 thread(s) in the worker")
+    assert seen["forked_child_exit"].startswith(("exit ", "killed by SIG", "hangs in exit"))
 
 
 def test_fixed_lazy_model_retries_after_a_failed_load():

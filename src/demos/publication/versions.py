@@ -7,6 +7,9 @@
 * ``forked_worker_session``: a worker forked after the model was loaded (the chapter's
   broken ``start_worker``, in a child process under a timeout): how many threads it has and
   what happens when it destroys the inherited session (``intra_op_num_threads=4``).
+* ``forked_child_exit``: a child forked from a process that has imported onnxruntime (no
+  session) ends with ``sys.exit(0)``, as a gunicorn worker does, so the interpreter's and
+  the C++ runtime's exit handlers run: does it exit (probed in a child under a timeout)?
 """
 
 from __future__ import annotations
@@ -15,17 +18,56 @@ import contextlib
 import functools
 import threading
 
-__all__ = ["HOLD_S", "PROBES", "cached_property_getter_runs", "observe"]
+__all__ = ["EXIT_BOUND_S", "HOLD_S", "PROBES", "cached_property_getter_runs", "forked_child_exit",
+           "observe"]
 
 #: How long a getter waits for the other threads before giving up (the locked case).
-HOLD_S = 0.5
+HOLD_S = 0.3
 
 PROBES: dict[str, str] = {
     "cached_property_lock": "Do 8 threads reading one functools.cached_property at once "
                             "run its getter once (a lock) or once each?",
     "forked_worker_session": "A worker forked after an onnxruntime session (4 intra-op "
                              "threads) was created: its threads, and destroying the session?",
+    "forked_child_exit": "Does a child forked after `import onnxruntime` finish a normal "
+                         "interpreter exit (sys.exit), as a gunicorn worker does?",
 }
+
+#: How long the forked child of ``forked_child_exit`` gets to exit.
+EXIT_BOUND_S = 1.5
+
+_EXIT_PROBE = """
+import os, signal, sys, time
+import onnxruntime
+pid = os.fork()
+if pid == 0:
+    sys.exit(0)
+deadline = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        print(os.waitstatus_to_exitcode(status))
+        sys.exit(0)
+    time.sleep(0.01)
+os.kill(pid, signal.SIGKILL)
+os.waitpid(pid, 0)
+print("hung")
+"""
+
+
+def forked_child_exit(bound_s: float = EXIT_BOUND_S) -> str:
+    """What a forked child's ``sys.exit(0)`` did: ``"exit 0"``, ``"killed by SIG…"``, ``"hung"``."""
+    import signal
+    import subprocess
+    import sys
+
+    probe = subprocess.run([sys.executable, "-c", _EXIT_PROBE, str(bound_s)],
+                           capture_output=True, text=True, timeout=bound_s + 30)
+    seen = probe.stdout.strip().splitlines()[-1] if probe.stdout.strip() else "?"
+    if seen == "hung":
+        return f"hangs in exit (killed after {bound_s:g} s)"
+    code = int(seen)
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
 
 
 def cached_property_getter_runs(threads: int = 8, hold_s: float = HOLD_S) -> int:
@@ -72,4 +114,5 @@ def observe() -> dict[str, str]:
     threads = "?" if trial.worker_threads is None else trial.worker_threads
     fork = (f"{threads} thread(s) in the worker; destroying the session: "
             f"{'ok' if trial.released else 'crash'}, {trial.outcome}")
-    return {"cached_property_lock": lock, "forked_worker_session": fork}
+    return {"cached_property_lock": lock, "forked_worker_session": fork,
+            "forked_child_exit": forked_child_exit()}
