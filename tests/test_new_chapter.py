@@ -82,6 +82,8 @@ def test_the_mutation_check_kills_the_skeleton_and_finds_a_test_that_cannot_see_
     killed = mutants.mutate_and_test(copy, NAME, timeout_s=120)
     assert (killed.verdict, killed.detail) == (
         "killed", "test_fixed_answers_every_request_with_every_set_of_knobs[1]")
+    mirror = mutants.mutate_and_test(copy, NAME, keyword="broken", reverse=True)
+    assert mirror.verdict == "killed", mirror
     tests = copy / "tests" / f"test_{NAME}.py"
     saved = tests.read_text()
     tests.write_text("from demos.zz_template_probe import fixed, scenario\n\n\n"

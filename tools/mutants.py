@@ -13,10 +13,14 @@ run with ``-x``. The mutant is
 * ``ERROR`` when pytest could not run them (an import error: tests importing a name that
   broken.py does not export), ``NO TESTS`` when the selection is empty.
 
+With ``--reverse`` it also runs the mirror mutation: ``broken.py`` replaced by ``fixed.py``,
+and the tests whose names contain ``broken`` (those that prove the pitfall manifests) must
+fail, so a "broken manifests" test that would pass on any code is found too.
+
 Prints a table (chapter, verdict, seconds, the test that failed first) and exits 1 unless
 every mutant is killed.
 
-Usage: python tools/mutants.py [--timeout S] [-k EXPR] [PITFALL ...]
+Usage: python tools/mutants.py [--reverse] [--timeout S] [-k EXPR] [PITFALL ...]
 """
 
 from __future__ import annotations
@@ -78,10 +82,15 @@ def _summary(output: str) -> str:
 
 
 def mutate_and_test(copy: Path, pitfall: str, *, keyword: str = KEYWORD,
-                    timeout_s: float = TIMEOUT_S) -> Mutant:
-    """Swap ``fixed.py`` for ``broken.py`` in ``copy``, run the tests, put it back."""
+                    timeout_s: float = TIMEOUT_S, reverse: bool = False) -> Mutant:
+    """Swap ``fixed.py`` for ``broken.py`` in ``copy``, run the tests, put it back.
+
+    With ``reverse``, ``broken.py`` is replaced by ``fixed.py`` instead (and ``keyword``
+    should select the tests that prove the broken code manifests, e.g. ``"broken"``).
+    """
     package = copy / "src" / "demos" / pitfall
-    fixed, broken = package / "fixed.py", package / "broken.py"
+    replaced, by = ("broken", "fixed") if reverse else ("fixed", "broken")
+    fixed, broken = package / f"{replaced}.py", package / f"{by}.py"
     saved = fixed.read_bytes()
     shutil.copyfile(broken, fixed)
     for cache in package.glob("__pycache__"):
@@ -109,6 +118,11 @@ def mutate_and_test(copy: Path, pitfall: str, *, keyword: str = KEYWORD,
     return Mutant(pitfall, "ERROR", took, _first_failure(output) or _summary(output))
 
 
+def _label(mutant: Mutant, reverse: bool) -> Mutant:
+    arrow = "broken.py → fixed.py" if reverse else "fixed.py → broken.py"
+    return Mutant(f"{mutant.pitfall} ({arrow})", mutant.verdict, mutant.seconds, mutant.detail)
+
+
 def table(mutants: Sequence[Mutant]) -> str:
     width = max([len("chapter"), *(len(m.pitfall) for m in mutants)])
     rows = [f"{'chapter':<{width}}  {'mutant':<8}  {'seconds':>7}  first failing test / note",
@@ -126,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              f"(default {KEYWORD!r})")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S,
                         help=f"seconds per chapter (default {TIMEOUT_S:.0f})")
+    parser.add_argument("--reverse", action="store_true",
+                        help="also replace broken.py by fixed.py and require the tests whose "
+                             "names contain 'broken' to fail")
     args = parser.parse_args(argv)
     names = args.pitfalls or chapters(ROOT)
     unknown = sorted(set(names) - set(chapters(ROOT)))
@@ -137,12 +154,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         copy = scratch.copy_repo(Path(tmp) / "repo", folders=("src", "tests", "book", "tools"))
-        for name in names:
-            mutant = mutate_and_test(copy, name, keyword=args.keyword, timeout_s=args.timeout)
-            print(f"{name}: {mutant.verdict} in {mutant.seconds:.1f} s", file=sys.stderr,
-                  flush=True)
+        runs = [(name, False) for name in names]
+        runs += [(name, True) for name in names] if args.reverse else []
+        for name, reverse in runs:
+            mutant = mutate_and_test(copy, name, keyword="broken" if reverse else args.keyword,
+                                     timeout_s=args.timeout, reverse=reverse)
+            if args.reverse:
+                mutant = _label(mutant, reverse)
+            print(f"{mutant.pitfall}: {mutant.verdict} in {mutant.seconds:.1f} s",
+                  file=sys.stderr, flush=True)
             mutants.append(mutant)
-    print(f"fixed.py replaced by broken.py; tests selected with -k {args.keyword!r}, -x")
+    print(f"fixed.py replaced by broken.py; tests selected with -k {args.keyword!r}, -x"
+          + ("; and broken.py by fixed.py, tests selected with -k 'broken'"
+             if args.reverse else ""))
     print(table(mutants))
     killed = sum(m.killed for m in mutants)
     print(f"{killed} of {len(mutants)} mutants killed in {time.perf_counter() - start:.0f} s")
