@@ -224,6 +224,15 @@ def test_a_probe_still_running_at_its_bound_is_killed_with_everything_it_forked(
         probes.run_probes(["nope"], tokenizer_json)
 
 
+def test_fork_at_an_arbitrary_moment_is_counted_as_a_rate(tokenizer_json, observed):
+    hung, trials = probes.fork_anytime_rate(tokenizer_json, trials=3)
+    assert trials == 3 and 0 <= hung <= 3  # timing decides how many: a rate, not a verdict
+    if observed["fork_inside_batch_configure"] != "the child hangs":
+        assert hung == 0  # where the child raises instead, it can never hang
+    with pytest.raises(ValueError, match=r"^trials must be an int >= 1, got 0$"):
+        probes.fork_anytime_rate(tokenizer_json, trials=0)
+
+
 def test_broken_process_pool_hangs_and_the_spawned_one_finishes():
     report = scenario.run(broken, threads=1, requests=1, fork=True, fork_timeout_s=4.0)
     assert report.manifested and report.metrics["fork_status"] == "hung"

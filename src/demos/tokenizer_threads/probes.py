@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-__all__ = ["PROBES", "ProbeResult", "run_probes"]
+__all__ = ["PROBES", "TIMING_PROBES", "ProbeResult", "fork_anytime_rate", "run_probes"]
 
 #: name -> (what it does, TOKENIZERS_PARALLELISM for it: "true" or None for unset)
 PROBES: dict[str, tuple[str, str | None]] = {
@@ -41,6 +41,11 @@ PROBES: dict[str, tuple[str, str | None]] = {
         "configure while a thread is inside a Python pre-tokenizer", None),
     "configure_during_batch": ("configure while a thread runs a long Rust batch", None),
     "pool": ("batch, then <module>.encode_in_processes", "true"),
+}
+#: Not deterministic, on purpose: forks at an arbitrary moment of a plain batch, many times,
+#: to measure how often an unlucky fork lands inside it (see :func:`fork_anytime_rate`).
+TIMING_PROBES: dict[str, tuple[str, str | None]] = {
+    "fork_anytime_configure": ("fork at an arbitrary moment of a batch; child configures", None),
 }
 _DONE = "PROBE-DONE"
 _READY_ENV = "TOKENIZER_PROBE_READY_FILE"
@@ -84,9 +89,10 @@ def run_probes(
     Concurrency: blocks for at most ``timeout_s`` plus start-up (itself bounded by
     ``STARTUP_S``) and kill time.
     """
+    known = {**PROBES, **TIMING_PROBES}
     for name in names:
-        if name not in PROBES:
-            raise ValueError(f"probe must be one of {sorted(PROBES)}, got {name!r}")
+        if name not in known:
+            raise ValueError(f"probe must be one of {sorted(known)}, got {name!r}")
     if not timeout_s > 0:
         raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
     with tempfile.TemporaryDirectory(prefix="tokenizer-probes-") as folder:
@@ -96,8 +102,8 @@ def run_probes(
         started = []
         for index, name in enumerate(names):
             env = {k: v for k, v in os.environ.items() if k != "TOKENIZERS_PARALLELISM"}
-            if PROBES[name][1] is not None:
-                env["TOKENIZERS_PARALLELISM"] = PROBES[name][1]
+            if known[name][1] is not None:
+                env["TOKENIZERS_PARALLELISM"] = known[name][1]
             env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"  # fork() with threads, 3.12+
             env[_READY_ENV] = os.path.join(folder, f"ready-{index}")
             process = subprocess.Popen(
@@ -246,6 +252,8 @@ def _main(name: str, path: str, module: str) -> None:
         _report(_attempt(lambda: tokenizer.enable_truncation(16)))
         thread.join(_HOLD_S)
         _report(f"batch torn: {len(set(lengths)) > 1}")
+    elif name == "fork_anytime_configure":
+        _fork_anytime(tokenizer, trials=int(module or 8))
     elif name == "pool":
         import importlib
 
@@ -254,6 +262,47 @@ def _main(name: str, path: str, module: str) -> None:
         out = impl.encode_in_processes(path_text(path), [[_TEXT] * 8] * 4, processes=2)
         _report(f"{len(out)} chunks encoded")
     print(_DONE, flush=True)
+
+
+def _fork_anytime(tokenizer, trials: int, child_bound_s: float = 0.5) -> None:
+    """Fork at a random moment of a plain batch, ``trials`` times; count hung children."""
+    import random
+
+    rng, hung = random.Random(0), 0
+    for _ in range(trials):
+        thread = threading.Thread(target=lambda: tokenizer.encode_batch([_TEXT] * 100),
+                                  name="probe-batch", daemon=True)
+        thread.start()
+        time.sleep(rng.uniform(0.0, 0.1))  # sometimes inside the batch, sometimes after it
+        pid = os.fork()
+        if pid == 0:
+            _attempt(lambda: tokenizer.enable_truncation(16))  # returned or raised: not hung
+            os._exit(0)
+        deadline = time.monotonic() + child_bound_s
+        while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if time.monotonic() >= deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            hung += 1
+        thread.join(_HOLD_S)
+    _report(f"{hung} of {trials} children hung")
+
+
+def fork_anytime_rate(tokenizer_json: str, trials: int = 8) -> tuple[int, int]:
+    """(hung, trials): children that hung configuring after a fork at an arbitrary moment.
+
+    A rate, not a verdict: it depends on where the batch happens to be at each fork.
+    """
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"trials must be an int >= 1, got {trials!r}")
+    (result,) = run_probes(["fork_anytime_configure"], tokenizer_json,
+                           timeout_s=10.0 + trials, module=str(trials))
+    if result.status != "ok" or not result.outcomes:
+        raise RuntimeError(f"the probe {result.status}: {result.output[-200:]}")
+    hung = int(result.outcomes[0].split()[0])
+    return hung, trials
 
 
 def path_text(path: str) -> str:
