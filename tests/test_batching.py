@@ -216,8 +216,8 @@ def test_fixed_batcher_applies_backpressure_when_its_queue_is_full():
             return queued, requests, list(await asyncio.gather(*tasks))
 
     queued, requests, values = bounded(press, BOUND, cancel=gate.set).unwrap()
-    assert queued == 2  # one in the model, two queued, three waiting for room
-    assert requests == 3
+    assert queued == 2  # one in the model, one held for the next call, two queued, two waiting
+    assert requests == 4
     assert values == [0, 2, 4, 6, 8, 10]
 
 
@@ -236,8 +236,11 @@ def test_fixed_submit_threadsafe_refuses_the_loops_own_thread_and_works_from_ano
 @pytest.mark.parametrize("documents", [1, 4])
 def test_fixed_encode_documents_finishes_on_a_one_worker_pool(documents):
     docs = [[10 * d + i for i in range(3)] for d in range(documents)]
-    with ThreadPoolExecutor(1, thread_name_prefix="test-pool") as pool:
+    pool = ThreadPoolExecutor(1, thread_name_prefix="test-pool")
+    try:
         out = fixed.encode_documents(pool, double, docs, timeout_s=BOUND)
+    finally:  # on a regression a worker waits on a queued chunk: cancel it, or exit hangs
+        pool.shutdown(wait=True, cancel_futures=True)
     assert out == [[2 * x for x in doc] for doc in docs]
 
 
@@ -554,3 +557,21 @@ def test_each_exercise_stub_fails_its_check_and_the_solution_passes(number, stub
     check = getattr(exercises, f"check_{number}")
     assert not check(stub).passed
     assert check(solution).passed, str(check(solution))
+
+
+# --- version probes: observed, and right on any Python the matrix runs -------------------------
+
+def test_version_probes_answer_every_question_with_what_this_python_does():
+    import concurrent.futures
+
+    from demos.batching import versions
+
+    seen = versions.observe()
+    assert set(seen) == set(versions.PROBES)
+    same = asyncio.TimeoutError is TimeoutError
+    assert seen["asyncio_timeout_error"] == ("the built-in TimeoutError" if same
+                                             else "a separate class")
+    futures_same = concurrent.futures.TimeoutError is TimeoutError
+    assert seen["futures_timeout_error"] == ("the built-in TimeoutError" if futures_same
+                                             else "a separate class")
+    assert (seen["except_timeout_error_on_wait_for"] == "catches it") is same

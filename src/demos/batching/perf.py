@@ -143,12 +143,13 @@ def measure_level(encoder: Any, clients: int, per_client: int, *, kind: str = "l
                   max_batch: int = 32, max_wait_s: float = 0.005,
                   max_batch_tokens: int | None = None, repeats: int = 1,
                   timeout_s: float = 120.0, ways: Sequence[str] = WAYS,
-                  impl: ModuleType | None = None) -> dict[str, dict[str, float]]:
+                  impl: ModuleType | None = None) -> dict[str, Any]:
     """The ways at one load level: ``clients`` concurrent clients × ``per_client`` requests.
 
     With ``repeats > 1`` the ways take turns (A B C A B C …) and each keeps its fastest
-    round: on a shared machine, the slow rounds measure the neighbours. ``impl`` replaces
-    ``fixed`` for the ``batcher`` way (a reader's module with a ``MicroBatcher``).
+    round (on a shared machine, the slow rounds measure the neighbours); ``"ratios"`` holds
+    the median over rounds of each round's ratios. ``impl`` replaces ``fixed`` for the
+    ``batcher`` way (a reader's module with a ``MicroBatcher``).
     """
     from demos.batching import first_fix, fixed
 
@@ -215,39 +216,44 @@ def measure_level(encoder: Any, clients: int, per_client: int, *, kind: str = "l
     run = {"unbatched": unbatched, "first_fix": lambda: online(first_fix),
            "batcher": lambda: online(impl or fixed), "offline": offline,
            "offline_unsorted": offline_unsorted}
-    best: dict[str, dict[str, float]] = {}
+    best: dict[str, Any] = {}
+    rounds: list[dict[str, dict[str, float]]] = []
     for _ in range(repeats):
+        rounds.append({})
         for name in ways:
-            result = run[name]()
+            result = rounds[-1][name] = run[name]()
             if name not in best or result["throughput_rps"] > best[name]["throughput_rps"]:
                 best[name] = result
+    best["ratios"] = _ratios(rounds)
     return best
 
 
-def _ratios(level: dict[str, dict[str, float]]) -> dict[str, float]:
+def _ratios(rounds: Sequence[dict[str, dict[str, float]]]) -> dict[str, float]:
+    """Each ratio is the median over rounds of that round's ratio: the two ways it compares
+    ran next to each other, so a neighbour's burst of load hits both or neither."""
     out: dict[str, float] = {}
     for way in ("batcher", "first_fix"):
-        if way not in level:
+        if way not in rounds[0]:
             continue
-        b = level[way]
         for base in ("offline", "offline_unsorted", "unbatched"):
-            if base in level:
-                out[f"{way}_vs_{base}_throughput"] = round(
-                    b["throughput_rps"] / level[base]["throughput_rps"], 3)
-        if "unbatched" in level:
-            out[f"{way}_minus_unbatched_p50_ms"] = round(
-                b["p50_ms"] - level["unbatched"]["p50_ms"], 2)
+            if base in rounds[0]:
+                out[f"{way}_vs_{base}_throughput"] = round(float(np.median(
+                    [r[way]["throughput_rps"] / r[base]["throughput_rps"] for r in rounds])), 3)
+        if "unbatched" in rounds[0]:
+            out[f"{way}_minus_unbatched_p50_ms"] = round(float(np.median(
+                [r[way]["p50_ms"] - r["unbatched"]["p50_ms"] for r in rounds])), 2)
     return out
 
 
 def compare(clients: Sequence[int] = (1, 8, 64), requests: int = 256, *, max_batch: int = 32,
-            max_wait_s: float = 0.005, max_batch_tokens: int | None = None, repeats: int = 3,
+            max_wait_s: float = 0.005, max_batch_tokens: int | None = None, repeats: int = 5,
             kinds: Sequence[str] = WORKLOADS, ways: Sequence[str] = WAYS,
             encoder: Any = None) -> dict[str, Any]:
     """:func:`measure_level` at each load level and workload, with the ratios the chapter uses.
 
     ``requests`` is the total per level (each client sends ``requests // clients``, at
-    least 2); each way keeps its best of ``repeats`` interleaved rounds. JSON-ready:
+    least 2); each way keeps its best of ``repeats`` interleaved rounds, and each ratio is
+    the median of the rounds' ratios. JSON-ready:
     ``levels[kind][clients][way]`` and ``levels[kind][clients]["ratios"]``.
     """
     if encoder is None:
@@ -259,12 +265,10 @@ def compare(clients: Sequence[int] = (1, 8, 64), requests: int = 256, *, max_bat
     for kind in kinds:
         levels[kind] = {}
         for n in progress(clients, desc=f"load levels ({kind})"):
-            level: dict[str, Any] = measure_level(
+            levels[kind][str(n)] = measure_level(
                 encoder, n, max(2, requests // n), kind=kind, max_batch=max_batch,
                 max_wait_s=max_wait_s, max_batch_tokens=max_batch_tokens, repeats=repeats,
                 ways=ways)
-            level["ratios"] = _ratios(level)
-            levels[kind][str(n)] = level
     speedup = model_batch_speedup(encoder, warm, max_batch)
     return {"max_batch": max_batch, "max_wait_s": max_wait_s,
             "max_batch_tokens": max_batch * 64 if max_batch_tokens is None else max_batch_tokens,

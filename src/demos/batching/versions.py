@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import threading
 
 __all__ = ["PROBES", "observe"]
 
@@ -28,7 +29,7 @@ def _same(cls: type) -> str:
     return "the built-in TimeoutError" if cls is TimeoutError else "a separate class"
 
 
-def _wait_for_timeout() -> str:
+def _wait_for_timeout(bound_s: float = 5.0) -> str:
     async def run() -> str:
         try:
             await asyncio.wait_for(asyncio.sleep(1.0), 0.001)
@@ -36,10 +37,19 @@ def _wait_for_timeout() -> str:
             return "catches it"
         return "no timeout happened"
 
-    try:
-        return asyncio.run(run())
-    except BaseException as error:  # what escapes the handler is the observation
-        return f"misses it: {type(error).__module__}.{type(error).__qualname__} propagates"
+    seen: list[str] = []
+
+    def probe() -> None:  # a thread of its own: no event loop is running there
+        try:
+            seen.append(asyncio.run(run()))
+        except BaseException as error:  # what escapes the handler is the observation
+            seen.append(f"misses it: {type(error).__module__}.{type(error).__qualname__} "
+                        f"propagates")
+
+    thread = threading.Thread(target=probe, name="probe-wait-for", daemon=True)
+    thread.start()
+    thread.join(bound_s)
+    return seen[0] if seen else f"no answer within {bound_s} s"
 
 
 def _wait_for_implementation() -> str:

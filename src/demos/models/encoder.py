@@ -44,9 +44,10 @@ __all__ = [
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 #: What one more model call costs, in padded tokens: a row joins a batch unless the padding
-#: it would add to the rows already there exceeds this. Measured on 2 CPU cores with
-#: MiniLM: a call costs ~1.5 ms beyond its rows, about as much as 16 to 32 tokens.
-CALL_TOKENS = 32
+#: it would add to the rows already there exceeds this. On 2 CPU cores with MiniLM a call
+#: costs ~1.5 ms beyond its rows (about 10 tokens) in onnxruntime, and as much again in
+#: Python around it (tokenizing, futures, a thread hop in a batcher): 64 keeps the calls few.
+CALL_TOKENS = 64
 
 
 def token_batches(
