@@ -101,6 +101,15 @@ def _threads() -> int | None:
         return None
 
 
+def _gone(native_id: int | None, bound_s: float = 2.0) -> None:
+    """Wait (at most ``bound_s``) until the OS thread ``native_id`` has left /proc."""
+    deadline = time.monotonic() + bound_s
+    while native_id is not None and os.path.exists(f"/proc/self/task/{native_id}"):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.001)
+
+
 def _load(intra_op_threads: int) -> Any:
     from demos.publication.model import load_model
 
@@ -147,6 +156,7 @@ def serve_one_request(impl_name: str, intra_op_threads: int, conn: Connection,
         conn.close()
         return
     model = got.pop()
+    _gone(getter.native_id)  # count threads only once the helper has left the OS too
     ids = sample_ids(64)
     ok = bool(np.allclose(model.predict(ids), reference_predict(ids), atol=1e-5))
     conn.send({"worker_pid": os.getpid(), "model_pid": model.pid,
