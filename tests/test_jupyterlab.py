@@ -206,7 +206,10 @@ def _stop(server: Lab) -> None:
 @pytest.fixture(scope="module")
 def lab_browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed: run `apt-get install -y chromium`")
+        missing = "Debian's chromium is not installed: run `apt-get install -y chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(missing)  # on CI a missing browser is a broken set-up, not a skip
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

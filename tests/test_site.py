@@ -156,7 +156,10 @@ def site_url(site_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def site_browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed: run `apt-get install -y chromium`")
+        missing = "Debian's chromium is not installed: run `apt-get install -y chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(missing)  # on CI a missing browser is a broken set-up, not a skip
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
