@@ -47,6 +47,7 @@ LAUNCH_ARGS = [
 ]
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 #: A figure drawn at most plotting.MAX_WIDTH_IN wide fits the text column at desktop width;
 #: below this scale its 9 pt text (12.5 px at 100 dpi) would drop toward 9 CSS px.
 MIN_FIGURE_SCALE = 0.9
@@ -96,6 +97,7 @@ async () => {
     return {title: b.textContent.slice(0, 80), overflow: inner.scrollWidth - inner.clientWidth};
   });
   return {
+    overflowX: document.documentElement.scrollWidth - document.documentElement.clientWidth,
     h1: document.querySelectorAll("main h1").length,
     prose: prose.innerText,
     text: article.innerText,
@@ -190,21 +192,21 @@ def open_page(browser, url: str, visit: Visit, **context_options: Any):
 
 @pytest.fixture(scope="module")
 def visits(site_browser, site_url) -> Iterator[dict[str, Visit]]:
-    """Each page loaded once, lazily, at desktop width; shared by the tests below."""
-    cache: dict[str, Visit] = {}
+    """Each page loaded once per width, lazily (desktop unless phone=True); shared below."""
+    cache: dict[tuple[str, bool], Visit] = {}
 
-    def visit(name: str) -> Visit:
-        if name not in cache:
+    def visit(name: str, phone: bool = False) -> Visit:
+        if (name, phone) not in cache:
             record = Visit(status=0)
             context, page = open_page(site_browser, f"{site_url}/{name}.html", record,
-                                      viewport=DESKTOP)
+                                      viewport=PHONE if phone else DESKTOP)
             try:
                 record.seen = page.evaluate(_MEASURE)
                 page.wait_for_load_state("networkidle")
             finally:
                 context.close()
-            cache[name] = record
-        return cache[name]
+            cache[name, phone] = record
+        return cache[name, phone]
 
     yield visit  # type: ignore[misc]
 
@@ -245,6 +247,19 @@ def test_figures_are_not_scaled_below_their_text_legibility(visits, name):
     shrunk = [(i["src"], round(i["shown"] / i["natural"], 2)) for i in figures
               if i["shown"] < MIN_FIGURE_SCALE * i["natural"]]
     assert shrunk == [], f"figures scaled below {MIN_FIGURE_SCALE} of natural width: {shrunk}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+def test_on_a_phone_figures_keep_their_size_and_only_their_box_scrolls(visits, name):
+    """At 390 px a figure keeps >= 0.9 of its natural width (its text stays legible) and its
+    output box scrolls sideways (_static/demos.css); the page itself never does."""
+    visit = visits(name, phone=True)
+    assert visit.outside_requests == [] and visit.page_errors == []
+    figures = [i for i in visit.seen["images"] if i["inOutput"] and i["natural"] > 0]
+    shrunk = [(i["src"], round(i["shown"] / i["natural"], 2)) for i in figures
+              if i["shown"] < MIN_FIGURE_SCALE * i["natural"]]
+    assert shrunk == [], f"figures shrunk on a phone: {shrunk}"
+    assert visit.seen["overflowX"] <= 1, "the page scrolls sideways on a phone"
 
 
 def _is_widget_cell(cell: dict) -> bool:
