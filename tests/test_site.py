@@ -99,6 +99,8 @@ async () => {
   return {
     overflowX: document.documentElement.scrollWidth - document.documentElement.clientWidth,
     h1: document.querySelectorAll("main h1").length,
+    mathSource: document.querySelectorAll("main .math").length,
+    mathTypeset: document.querySelectorAll("main .math mjx-container").length,
     prose: prose.innerText,
     text: article.innerText,
     images, cells, boxes,
@@ -235,9 +237,12 @@ def test_page_has_a_title_and_only_real_images(visits, name):
 
 @pytest.mark.parametrize("name", toc_files())
 def test_math_is_rendered_no_raw_tex_in_the_text(visits, name):
-    prose = visits(name).seen["prose"]
-    found = sorted({m.group(0) for m in RAW_TEX.finditer(prose)})
+    seen = visits(name).seen
+    found = sorted({m.group(0) for m in RAW_TEX.finditer(seen["prose"])})
     assert found == [], f"raw TeX visible on {name}: {found}"
+    assert seen["mathTypeset"] == seen["mathSource"], (
+        f"MathJax typeset {seen['mathTypeset']} of the {seen['mathSource']} formulas"
+    )
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_PAGES)
