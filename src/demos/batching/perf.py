@@ -248,12 +248,12 @@ def _ratios(rounds: Sequence[dict[str, dict[str, float]]]) -> dict[str, float]:
 def compare(clients: Sequence[int] = (1, 8, 64), requests: int = 256, *, max_batch: int = 32,
             max_wait_s: float = 0.005, max_batch_tokens: int | None = None, repeats: int = 5,
             kinds: Sequence[str] = WORKLOADS, ways: Sequence[str] = WAYS,
-            encoder: Any = None) -> dict[str, Any]:
+            timeout_s: float = 120.0, encoder: Any = None) -> dict[str, Any]:
     """:func:`measure_level` at each load level and workload, with the ratios the chapter uses.
 
     ``requests`` is the total per level (each client sends ``requests // clients``, at
     least 2); each way keeps its best of ``repeats`` interleaved rounds, and each ratio is
-    the median of the rounds' ratios. JSON-ready:
+    the median of the rounds' ratios; ``timeout_s`` bounds each way's run. JSON-ready:
     ``levels[kind][clients][way]`` and ``levels[kind][clients]["ratios"]``.
     """
     if encoder is None:
@@ -268,7 +268,7 @@ def compare(clients: Sequence[int] = (1, 8, 64), requests: int = 256, *, max_bat
             levels[kind][str(n)] = measure_level(
                 encoder, n, max(2, requests // n), kind=kind, max_batch=max_batch,
                 max_wait_s=max_wait_s, max_batch_tokens=max_batch_tokens, repeats=repeats,
-                ways=ways)
+                ways=ways, timeout_s=timeout_s)
     speedup = model_batch_speedup(encoder, warm, max_batch)
     return {"max_batch": max_batch, "max_wait_s": max_wait_s,
             "max_batch_tokens": max_batch * 64 if max_batch_tokens is None else max_batch_tokens,

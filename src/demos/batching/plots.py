@@ -21,7 +21,7 @@ __all__ = ["LABELS", "catches", "heartbeat", "padding", "ways"]
 #: bench way -> the label (and so the colour) it has in every figure.
 LABELS = {
     "unbatched": "unbatched calls",
-    "first_fix": "fixed: first fix (deadline)",
+    "first_fix": "first fix (deadline)",
     "batcher": "fixed: no idle wait, token budget",
     "offline": "ideal offline batch",
     "offline_unsorted": "offline, unsorted",
@@ -60,7 +60,7 @@ def catches(catch_s: Mapping[str, float], timeout_s: float) -> Figure:
 
 def heartbeat(late_ms: Mapping[str, Sequence[float]]) -> Figure:
     """Lateness of every tick of a 1 ms timer, per implementation (labels carry the role)."""
-    fig, ax = plotting.figure("A 1 ms heartbeat on the event loop while 2 batches of 32 run",
+    fig, ax = plotting.figure("A 1 ms timer on the event loop while 2 batches of 32 run",
                               "tick of the heartbeat", "lateness (ms)")
     for label, style in _styles(list(late_ms)).items():
         ms = late_ms[label]
