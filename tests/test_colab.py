@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -73,7 +74,7 @@ def _versions(python: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def colab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def colab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """The stand-in runtime: a venv with other versions, google.colab, a kernel spec."""
     base = tmp_path_factory.mktemp("colab")
     venv = base / "runtime"
@@ -101,8 +102,11 @@ def colab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _run(["git", "clone", "-q", str(ROOT), str(origin)])
     content = base / "content"  # Colab's working folder, /content
     content.mkdir()
-    return {"base": base, "python": python, "origin": origin, "content": content,
-            "jupyter_path": base / "jupyter"}
+    yield {"base": base, "python": python, "origin": origin, "content": content,
+           "jupyter_path": base / "jupyter"}
+    # The stand-in runtime weighs several hundred MB; pytest keeps its last temp folders.
+    shutil.rmtree(venv, ignore_errors=True)
+    shutil.rmtree(content, ignore_errors=True)
 
 
 def _setup_cell_for(colab: dict[str, Path]) -> str:
