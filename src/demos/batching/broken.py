@@ -30,6 +30,7 @@ class MicroBatcher(BatcherBase):
         max_wait_s: accepted, but see ``_run``.
         max_queue: most queued requests; beyond it ``submit()`` waits (backpressure).
         warmup: if not None, a warm-up request is served before anything else.
+        max_batch_tokens, size_fn: accepted and ignored: batches are cut by count.
     """
 
     async def _run(self) -> None:
