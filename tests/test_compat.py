@@ -70,13 +70,16 @@ CLAIM = re.compile(r"\b(tokenizers|onnxruntime|numpy|NumPy|Python|CPython)\s*(?:
 
 
 def _pages() -> dict[str, str]:
+    """The book's own words: every page, less what it quotes of others (its further reading,
+    the references page), where a thread's versions are the thread's, not the book's claim."""
     pages = {}
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
-        pages[path.name] = "\n".join("".join(c["source"]) for c in nb["cells"]
-                                     if c["cell_type"] == "markdown")
+        text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        pages[path.name] = text.split("## Further reading")[0]
     for path in sorted((ROOT / "book").glob("*.md")):
-        pages[path.name] = path.read_text(encoding="utf-8")
+        if path.name != "references.md":
+            pages[path.name] = path.read_text(encoding="utf-8")
     return pages
 
 
