@@ -7,7 +7,8 @@ writes
 * ``book/data/notebook_times.json``: per notebook, the wall-clock seconds of one
   execution (kernel start included), its code cells and exercises, and the sha256 of its
   code cells' sources at the time, so ``tests/test_workshop.py`` can tell when a notebook
-  changed after it was measured; plus the machine (cores, load average, Python, date);
+  changed after it was measured; when and under what load it was measured; and the
+  machine (cores, Python);
 * ``book/_generated/notebook_times.md``: the table ``book/workshop.md`` includes.
 
 Nothing is written back to the notebooks: they execute in memory. Run it on a quiet machine
@@ -67,6 +68,8 @@ def measure(path: Path, timeout_s: int = 600) -> dict:
                          for c in nb.cells if c.cell_type == "markdown"),
     }
     os.environ["DEMOS_NO_PROGRESS"] = "1"
+    entry["measured"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    entry["load_average"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
     start = time.perf_counter()
     NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
@@ -89,10 +92,15 @@ def render_table(data: dict) -> str:
         rows.append(f"| `{name}` | {entry['title']} | {entry['seconds']:.0f} s | "
                     f"{entry['code_cells']} | {entry['exercises']} |")
     total = sum(e["seconds"] for e in data["notebooks"].values())
-    note = (f"Measured by `tools/measure_notebooks.py` on {machine['date']}: one execution "
-            f"of each notebook with nbclient, kernel start included, on {machine['cores']} "
-            f"cores (load average {machine['load_average']:.1f} when it started, Python "
-            f"{machine['python']}); {total:.0f} s for all {len(data['notebooks'])}.")
+    entries = list(data["notebooks"].values())
+    dates = sorted(e.get("measured", machine["date"]) for e in entries)
+    loads = [e.get("load_average", machine["load_average"]) for e in entries]
+    when = dates[0] if dates[0] == dates[-1] else f"between {dates[0]} and {dates[-1]}"
+    note = (f"Measured by `tools/measure_notebooks.py` {when}: one execution of each "
+            f"notebook with nbclient, kernel start included, on {machine['cores']} cores "
+            f"(Python {machine['python']}; the 1-minute load average was "
+            f"{min(loads):.1f}–{max(loads):.1f} when each started: other work shared the "
+            f"machine); {total:.0f} s for all {len(entries)}.")
     return "\n".join(rows) + "\n\n" + note + "\n"
 
 
