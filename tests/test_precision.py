@@ -239,7 +239,10 @@ def test_float16_and_float32_facts_the_chapter_quotes():
     assert (t + np.float32(50)) - t == 0 and np.spacing(t) == 128
     errors = curves.accumulation_error([10**7])
     assert 0.08 < errors["float32 running sum"][0] < 0.09  # 1e7 x 0.1 gives ~1.088e6
-    assert errors["float32 pairwise (np.sum)"][0] < 1e-6
+    # Pairwise at every numpy the matrix runs, though not equally: ~1e-7 on numpy 2.4 (the
+    # pin), ~1e-5 on 2.0.2 and 1.26.4 (book/data/compat). Either is thousands of times
+    # better than the running sum, which is the chapter's claim.
+    assert errors["float32 pairwise (np.sum)"][0] < 1e-4
     assert np.cumsum(np.ones(2**24 + 10, np.float32))[-1] == 2**24  # sticks at 16777216
 
 

@@ -7,6 +7,8 @@ fixed point, so the site, Colab, JupyterLab and nbval all see the same thing):
   and collapsed in JupyterLab/Notebook (``jupyter.source_hidden``) and Colab (a form).
 * Every cell tagged ``solution`` is collapsed everywhere too: ``hide-input`` on the site,
   ``jupyter.source_hidden`` in JupyterLab/Notebook, ``cellView: form`` in Colab.
+* A cell that opens with ``%xmode`` (the imports cell) hides its output on the site: the
+  line IPython prints ("Exception reporting mode: Minimal") is plumbing, not lesson.
 * Widget state and widget views are dropped: stored without a kernel they render as an
   empty box or an error, and the site would load the widget JavaScript from a CDN. Each
   widget cell is followed by a static rendering of its default state instead.
@@ -52,6 +54,8 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             _collapse(cell)
         if cell.cell_type != "code":
             continue
+        if cell.source.lstrip().startswith("%xmode"):
+            _add_tags(cell, "remove-output")
         kept = []
         for output in cell.outputs:
             data = output.get("data")
