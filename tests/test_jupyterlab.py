@@ -41,13 +41,10 @@ import psutil
 import pytest
 
 from book_layout import notebooks
+from browser import chromium
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update",
-               "--disable-sync"]
 #: The chapter "Run All" executes: the quickest to run that has an exercise.
 RUN_ALL = "how_to_read.ipynb"
 START_BOUND_S = 90.0
@@ -205,17 +202,8 @@ def _stop(server: Lab) -> None:
 
 @pytest.fixture(scope="module")
 def lab_browser():
-    if not Path(CHROMIUM).exists():
-        missing = "Debian's chromium is not installed: run `apt-get install -y chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(missing)  # on CI a missing browser is a broken set-up, not a skip
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

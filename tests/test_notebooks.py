@@ -123,8 +123,9 @@ def _exercises(nb):
     for cell in nb["cells"]:
         tags = set(cell["metadata"].get("tags", []))
         text = source(cell)
-        if cell["cell_type"] == "markdown" and text.startswith("### Exercise"):
-            current = {"heading": text.splitlines()[0]}
+        heading = re.search(r"^### Exercise.*$", text, re.M)
+        if cell["cell_type"] == "markdown" and heading:
+            current = {"heading": heading.group(0)}
             found.append(current)
         for role in ("exercise", "exercise-check", "solution"):
             if role in tags:

@@ -25,7 +25,6 @@ import functools
 import http.server
 import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,15 +35,10 @@ from urllib.parse import urlparse
 import pytest
 
 from book_layout import repository_url, toc_files
+from browser import chromium
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    # What a headless browser needs as root on a closed network (see the env notes in README).
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -161,17 +155,8 @@ def site_url(site_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def site_browser():
-    if not Path(CHROMIUM).exists():
-        missing = "Debian's chromium is not installed: run `apt-get install -y chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(missing)  # on CI a missing browser is a broken set-up, not a skip
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def open_page(browser, url: str, visit: Visit, **context_options: Any):
