@@ -42,6 +42,7 @@ __all__ = [
     "marker_for",
     "rate_vs_threads",
     "role_of",
+    "styles",
     "timeline",
     "use_book_style",
 ]
@@ -136,6 +137,13 @@ def _shades(labels: Sequence[str]) -> list[tuple[str, str]]:
         seen[role] = n + 1
         out.append((colour_for(label, n), marker_for(n)))
     return out
+
+
+def styles(labels: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``label -> {"color", "marker"}`` for chapters that draw series themselves: the same
+    shades and markers the helpers below use, each role's series numbered within it."""
+    return {label: {"color": colour, "marker": marker}
+            for label, (colour, marker) in zip(labels, _shades(labels), strict=True)}
 
 
 def legend(target: Axes | Figure, **kw: Any) -> None:

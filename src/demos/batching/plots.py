@@ -28,16 +28,6 @@ LABELS = {
 }
 
 
-def _styles(labels: Sequence[str]) -> dict[str, dict[str, str]]:
-    seen: dict[str, int] = {}
-    out = {}
-    for label in labels:
-        role = plotting.role_of(label)
-        n = seen.get(role, 0)
-        seen[role] = n + 1
-        out[label] = {"color": plotting.colour_for(label, n), "marker": plotting.marker_for(n)}
-    return out
-
 
 def catches(catch_s: Mapping[str, float], timeout_s: float) -> Figure:
     """Seconds until the caller got control back, per broken case, against the bound."""
@@ -62,7 +52,7 @@ def heartbeat(late_ms: Mapping[str, Sequence[float]]) -> Figure:
     """Lateness of every tick of a 1 ms timer, per implementation (labels carry the role)."""
     fig, ax = plotting.figure("A 1 ms timer on the event loop while 2 batches of 32 run",
                               "tick of the heartbeat", "lateness (ms)")
-    for label, style in _styles(list(late_ms)).items():
+    for label, style in plotting.styles(list(late_ms)).items():
         ms = late_ms[label]
         few = len(ms) < 20
         ax.plot(np.arange(len(ms)), ms, label=f"{label} ({len(ms)} ticks)",
@@ -80,7 +70,7 @@ def ways(levels: Mapping[str, Mapping[str, Any]], kind: str) -> Figure:
     fig, (left, right) = plotting.figure(f"Ways to serve the same requests ({kind} texts)",
                                          "concurrent clients", "", ncols=2,
                                          figsize=(plotting.MAX_WIDTH_IN, 3.9))
-    styles = _styles([LABELS[w] for w in present])
+    styles = plotting.styles([LABELS[w] for w in present])
     for way in present:
         label = LABELS[way]
         series = [data[str(n)][way] for n in clients]
@@ -103,7 +93,7 @@ def padding(waste: Mapping[str, float]) -> Figure:
     fig, ax = plotting.figure("Padding waste: tokens computed per token that mattered", "",
                               "padded tokens per useful token")
     labels = list(waste)
-    styles = _styles(labels)
+    styles = plotting.styles(labels)
     rects = ax.bar([label.replace(": ", ":\n", 1).replace(", ", ",\n") for label in labels],
                    list(waste.values()), color=[styles[k]["color"] for k in labels])
     ax.bar_label(rects, labels=[f"{v:.2f}" for v in waste.values()], padding=2, fontsize=9)

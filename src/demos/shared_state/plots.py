@@ -18,23 +18,12 @@ from demos import plotting
 from demos.shared_state.counters import CounterResult
 from demos.shared_state.oversubscription import DEFAULT, Grid
 
-__all__ = ["counters", "locked_vs_fixed", "oversubscription", "styles", "wrong_vs_threads"]
+__all__ = ["counters", "locked_vs_fixed", "oversubscription", "wrong_vs_threads"]
 
-
-def styles(labels: Sequence[str]) -> dict[str, dict[str, str]]:
-    """``label -> {"color", "marker"}``: each role's series numbered within that role."""
-    seen: dict[str, int] = {}
-    out = {}
-    for label in labels:
-        role = plotting.role_of(label)
-        n = seen.get(role, 0)
-        seen[role] = n + 1
-        out[label] = {"color": plotting.colour_for(label, n), "marker": plotting.marker_for(n)}
-    return out
 
 
 def _lines(ax: Any, x: Sequence[float], series: Mapping[str, Sequence[float]]) -> None:
-    for label, style in styles(list(series)).items():
+    for label, style in plotting.styles(list(series)).items():
         ax.plot(x, series[label], label=label, **style)
 
 
@@ -79,7 +68,8 @@ def counters(results: Mapping[str, CounterResult]) -> Figure:
         ncols=2, figsize=(plotting.MAX_WIDTH_IN, 3.8))
     names = list(results)
     role = {p: "broken: not guaranteed" if p in UNSAFE else "fixed: correct" for p in names}
-    colour = {label: style["color"] for label, style in styles(sorted(set(role.values()))).items()}
+    kinds = plotting.styles(sorted(set(role.values())))
+    colour = {label: style["color"] for label, style in kinds.items()}
     expected = next(iter(results.values())).expected
     for ax, values, ylabel in (
             (left, [results[p].lost for p in names], f"updates lost (of {expected:,})"),
