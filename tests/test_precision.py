@@ -541,3 +541,22 @@ def test_exercise_1_3_stub_fails_and_rounding_refusing_quantizer_passes():
         lambda v, s: np.clip(np.rint(np.asarray(v) / s), -128, 127).astype(np.int8))
     assert not clipping and "in silence" in clipping.message
     assert exercises.check_3(int8_solution).passed
+
+
+# --- the int8 case of the scenario ----------------------------------------------------------
+
+def test_scenario_int8_case_manifests_for_per_tensor_scales_every_run(int8_models):
+    report = scenario.run(broken, int8=True, stream_length=10_000)
+    assert report.manifested and "int8" in report.headline
+    assert report.metrics["int8_max_cosine_change"] > scenario.INT8_COSINE_BUDGET
+
+
+def test_scenario_int8_case_holds_for_per_channel_scales(int8_models):
+    report = scenario.run(fixed, int8=True, stream_length=10_000)
+    assert not report.manifested
+    assert report.metrics["int8_max_cosine_change"] <= scenario.INT8_COSINE_BUDGET
+
+
+def test_scenario_int8_knob_must_be_a_bool():
+    with pytest.raises(ValueError, match=r"^int8 must be True or False, got 1$"):
+        scenario.run(fixed, int8=1, stream_length=100)

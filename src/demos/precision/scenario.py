@@ -3,7 +3,9 @@
 Seven checks, the same inputs for every implementation: five casts of request data to the
 model's dtype (ordinary values, which must pass; a value past the largest finite; one below
 the smallest subnormal; a subnormal; eight integer ids around ``2**(nmant + 1)``), a running
-mean over a stream of batches, and a softmax with one large logit per row.
+mean over a stream of batches, and a softmax with one large logit per row. With
+``int8=True`` an eighth: the real MiniLM quantized by ``impl.quantize_int8`` must keep every
+one of the chapter's 48 texts within :data:`INT8_COSINE_BUDGET` of its float32 embedding.
 
 A check is *silent* when the implementation returned without an exception and the answer
 is off by more than the budget; *loud* when it raised (the fix's way to fail); *ok* when it
@@ -25,12 +27,16 @@ from demos.harness import bounded
 from demos.precision.timing import bench
 from demos.report import Report
 
-__all__ = ["ACCUMULATE_RTOL", "SOFTMAX_ATOL", "Check", "bench", "checks", "hazards", "run"]
+__all__ = ["ACCUMULATE_RTOL", "INT8_COSINE_BUDGET", "SOFTMAX_ATOL", "Check", "bench", "checks",
+           "hazards", "run"]
 
 #: A running mean must match the exact mean of its (float32) inputs to this relative error.
 ACCUMULATE_RTOL = 1e-6
 #: Softmax probabilities must match a float64 softmax of the same logits to this.
 SOFTMAX_ATOL = 1e-5
+#: An int8 model must keep each text's embedding within this of float32's: 1 - cos <= this
+#: (the budget the chapter's gate, ``drift.check_embeddings``, declares).
+INT8_COSINE_BUDGET = 0.02
 
 Verdict = Literal["ok", "silent", "loud", "false alarm"]
 
@@ -70,6 +76,7 @@ def checks(
     value: float = 0.1,
     max_logit: float | None = None,
     seed: int = 0,
+    int8: bool = False,
 ) -> list[Check]:
     """Run every check against ``impl`` (a module with the names broken/fixed export)."""
     target = _dtype(dtype)
@@ -108,14 +115,32 @@ def checks(
         return error, f"max logit {top:g}: {nans} of {got.size} probabilities not finite", nans
 
     found.append(_attempt("softmax", soft, SOFTMAX_ATOL))
+    if not isinstance(int8, bool):
+        raise ValueError(f"int8 must be True or False, got {int8!r}")
+    if int8:
+        found.append(_attempt("int8", lambda: _int8_drift(impl), INT8_COSINE_BUDGET))
     return found
+
+
+def _int8_drift(impl: ModuleType) -> tuple[float, str, int]:
+    """Worst 1 - cos over the chapter's texts, int8 (``impl.quantize_int8``) vs float32."""
+    from demos.models import load_encoder
+    from demos.precision import drift, quantized
+    from demos.precision.sentences import SENTENCES
+
+    texts = list(SENTENCES)
+    found = drift.compare(load_encoder().encode(texts),
+                          quantized.load_int8_encoder(impl).encode(texts))
+    over = int(np.count_nonzero(found.cosine_change > INT8_COSINE_BUDGET))
+    worst = float(np.max(found.cosine_change))
+    return worst, f"worst text 1 - cos = {worst:.2g}; {over} of {len(texts)} over budget", over
 
 
 def run(impl: ModuleType, *, timeout_s: float = 60.0, **options: Any) -> Report:
     """Run :func:`checks` under a time bound; manifested when any check went silently wrong.
 
     Knobs: ``dtype`` ("float16" or "float32"), ``stream_length``, ``batch_size``, ``value``,
-    ``max_logit``, ``seed``; see :func:`checks`.
+    ``max_logit``, ``seed``, ``int8`` (add the quantized real model); see :func:`checks`.
     """
     name = knobs.impl_name(impl)
     timeout_s = knobs.seconds("timeout_s", timeout_s)
@@ -142,6 +167,8 @@ def run(impl: ModuleType, *, timeout_s: float = 60.0, **options: Any) -> Report:
         "softmax_max_abs_error": by["softmax"].error,
         "runtime_warnings": sum(issubclass(w.category, RuntimeWarning) for w in caught),
     }
+    if "int8" in by:
+        metrics["int8_max_cosine_change"] = by["int8"].error
     if silent:
         headline = f"{len(silent)} of {len(found)} checks wrong in silence: {', '.join(silent)}"
     else:
