@@ -126,7 +126,7 @@ def test_toc_and_cheatsheet_entries_go_in_chapter_order(tmp_path):
     assert toc.index("notebooks/04_d") == toc.index("notebooks/03_c") + 3
     assert toc.index("notebooks/04_d") < toc.index("book/cheatsheet")
     sheet = (tmp_path / "book" / "cheatsheet.md").read_text()
-    assert sheet.index("01_a`") < sheet.index("02_b`") < sheet.index("03_c`")
+    assert sheet.index("01_a`") < sheet.index("02_b>`") < sheet.index("03_c`")
     new_chapter.add_to_toc(tmp_path, "04_d")  # idempotent
     assert (tmp_path / "_toc.yml").read_text().count("04_d") == 1
 

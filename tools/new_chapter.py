@@ -129,19 +129,24 @@ def add_to_toc(root: Path, notebook: str) -> None:
     toc.write_text("".join(lines), encoding="utf-8")
 
 
-def add_to_cheatsheet(root: Path, notebook: str, number: int) -> None:
-    """Add the chapter's block (symptom, detection, fix) in chapter order."""
+def add_to_cheatsheet(root: Path, notebook: str, number: int, title: str = "") -> None:
+    """Add the chapter's block (symptom, detection, fix) in chapter order.
+
+    The heading links with an explicit title, so the page's contents column shows the
+    chapter's title rather than the link's target.
+    """
     sheet = root / "book" / "cheatsheet.md"
     text = sheet.read_text(encoding="utf-8")
-    heading = f"## {{doc}}`../notebooks/{notebook}`"
-    if heading in text:
+    if f"../notebooks/{notebook}>`" in text or f"../notebooks/{notebook}`" in text:
         return
+    title = title or f"{PLACEHOLDER}: chapter {number}"
+    heading = f"## {{doc}}`{title} <../notebooks/{notebook}>`"
     block = (f"{heading}\n\n"
              f"**Symptom.** {PLACEHOLDER}: what a reader sees when it bites\n\n"
              f"**How to detect.** {PLACEHOLDER}: the check or test that shows it "
              f"(`python -m demos run {notebook.split('_', 1)[1]}`)\n\n"
              f"**Fix.** {PLACEHOLDER}: the fix in one or two sentences\n\n")
-    later = [m for m in re.finditer(r"^## \{doc\}`\.\./notebooks/(\d\d)_", text, re.M)
+    later = [m for m in re.finditer(r"^## .*?\{doc\}`[^`]*\.\./notebooks/(\d\d)_", text, re.M)
              if int(m.group(1)) > number]
     if later:
         text = text[:later[0].start()] + block + text[later[0].start():]
@@ -179,7 +184,7 @@ def create(root: Path, name: str, number: int, title: str | None = None, *,
     path.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
     written.append(path)
     add_to_toc(root, notebook)
-    add_to_cheatsheet(root, notebook, number)
+    add_to_cheatsheet(root, notebook, number, title)
     written += [root / "_toc.yml", root / "book" / "cheatsheet.md"]
     return written
 
