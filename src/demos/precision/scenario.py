@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from demos import knobs
 from demos.harness import bounded
+from demos.precision.check import Check, attempt
 from demos.precision.timing import bench
 from demos.report import Report
 
@@ -37,21 +37,6 @@ SOFTMAX_ATOL = 1e-5
 #: An int8 model must keep each text's embedding within this of float32's: 1 - cos <= this
 #: (the budget the chapter's gate, ``drift.check_embeddings``, declares).
 INT8_COSINE_BUDGET = 0.02
-
-Verdict = Literal["ok", "silent", "loud", "false alarm"]
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One hazard and what an implementation did with it."""
-
-    name: str
-    verdict: Verdict
-    error: float  # the measured error (relative, or absolute for softmax); nan if it raised
-    detail: str  # one line: what came out, or the exception's message
-    count: int = 0  # values hit: became inf, became 0, ids merged, probabilities not finite
-    budget: float = math.nan  # the error this check allows (same unit as ``error``)
-
 
 def hazards(dtype: str = "float16", seed: int = 0) -> dict[str, np.ndarray]:
     """The cast checks' inputs for ``dtype``: float64 or int64 arrays, as requests bring them."""
@@ -99,7 +84,7 @@ def checks(
         error = abs(got - exact) / abs(exact)
         return error, f"mean of {stream_length:,} × {exact:.8g} = {got!r}", stream_length
 
-    found.append(_attempt("accumulate", accumulate, ACCUMULATE_RTOL))
+    found.append(attempt("accumulate", accumulate, ACCUMULATE_RTOL))
 
     def soft() -> tuple[float, str, int]:
         info = np.finfo(target)
@@ -114,11 +99,11 @@ def checks(
         error = math.inf if nans else float(np.max(np.abs(got - exact)))
         return error, f"max logit {top:g}: {nans} of {got.size} probabilities not finite", nans
 
-    found.append(_attempt("softmax", soft, SOFTMAX_ATOL))
+    found.append(attempt("softmax", soft, SOFTMAX_ATOL))
     if not isinstance(int8, bool):
         raise ValueError(f"int8 must be True or False, got {int8!r}")
     if int8:
-        found.append(_attempt("int8", lambda: _int8_drift(impl), INT8_COSINE_BUDGET))
+        found.append(attempt("int8", lambda: _int8_drift(impl), INT8_COSINE_BUDGET))
     return found
 
 
@@ -192,16 +177,7 @@ def _cast(impl: ModuleType, name: str, x: np.ndarray, target: np.dtype, eps: flo
         zeros = int(np.count_nonzero((back == 0) & (wide != 0)))
         return error, f"max relative error {error:.3g}" + f", {zeros} became 0" * bool(zeros), zeros
 
-    return _attempt(name, cast, eps, ordinary=(name == "rounding"))
-
-
-def _attempt(name: str, job: Any, budget: float, ordinary: bool = False) -> Check:
-    try:
-        error, detail, count = job()
-    except Exception as exc:  # any exception is loud: the verdict records it
-        verdict: Verdict = "false alarm" if ordinary else "loud"
-        return Check(name, verdict, math.nan, f"{type(exc).__name__}: {exc}", budget=budget)
-    return Check(name, "silent" if not error <= budget else "ok", error, detail, count, budget)
+    return attempt(name, cast, eps, ordinary=(name == "rounding"))
 
 
 def _dtype(dtype: str) -> np.dtype:
