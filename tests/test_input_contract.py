@@ -15,6 +15,7 @@ import tokenizers
 from demos import catalogue
 from demos.input_contract import (
     broken,
+    cases,
     exercises,
     fixed,
     graphs,
@@ -95,7 +96,7 @@ def temperature():
 def _raise_through(impl, case):
     """Make mistake ``case`` by calling ``impl`` directly (no scenario judging)."""
     spec = scenario.CASES[case]
-    if isinstance(spec, scenario.LoadCase):
+    if isinstance(spec, cases.LoadCase):
         kind, data = spec.make(scenario._encoder("tiny").tokenizer_json)
         return (impl.open_session if kind == "model" else impl.open_tokenizer)(data)
     session, right = scenario._setup("tiny", spec.model)

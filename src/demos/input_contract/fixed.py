@@ -9,7 +9,6 @@ files are checked against what the installed runtime reads before they are opene
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -18,8 +17,9 @@ import numpy.typing as npt
 import onnxruntime as ort
 import tokenizers
 
+from demos.input_contract.feed_checks import check_array, check_names, did_you_mean
 from demos.input_contract.runtime import RuntimeMismatchError, check_model, check_tokenizer_json
-from demos.input_contract.signature import ContractError, Signature, TensorSpec, read_signature
+from demos.input_contract.signature import ContractError, Signature, read_signature
 
 __all__ = ["ContractError", "ModelContract", "RuntimeMismatchError", "open_session",
            "open_tokenizer"]
@@ -100,31 +100,13 @@ class ModelContract:
                             f"got {type(arrays).__name__}")
         if isinstance(use_defaults, str):
             raise TypeError(f"use_defaults must be a collection of names, got str {use_defaults!r}")
-        self._check_names(arrays, use_defaults)
+        check_names(self.signature, arrays, use_defaults)  # FIX: every name checked first
         feeds: dict[str, npt.NDArray[Any]] = {}
         bound: dict[str, tuple[str, int]] = {}  # dynamic dim name -> (first input, its size)
         for spec in self.signature.feedable:
             if spec.name in arrays:  # FIX: dtype, rank, fixed and shared sizes, before the run
-                feeds[spec.name] = _check(spec, np.asarray(arrays[spec.name]), bound)
+                feeds[spec.name] = check_array(spec, np.asarray(arrays[spec.name]), bound)
         return feeds
-
-    def _check_names(self, arrays: Mapping[str, Any], use_defaults: Collection[str]) -> None:
-        """Every name known, every required input present, every default asked for."""
-        sig = self.signature
-        specs = {s.name: s for s in sig.feedable}
-        expected = ", ".join(specs)
-        for name in [*arrays, *use_defaults]:  # FIX: a wrong name is named, with a suggestion
-            if name not in specs:
-                raise ContractError(f"unknown input {name!r}{_hint(name, specs)}; "
-                                    f"expected inputs: {expected}")
-        for spec in sig.inputs:
-            if spec.name not in arrays:
-                raise ContractError(f"missing input {spec.name!r}; expected inputs: {expected}")
-        for spec in sig.defaults:  # FIX: a default is taken only when asked for
-            if spec.name not in arrays and spec.name not in use_defaults:
-                raise ContractError(
-                    f"input {spec.name!r} was left out and would silently take the model's "
-                    f"default; pass it, or accept the default with use_defaults=[{spec.name!r}]")
 
     def run(
         self,
@@ -145,36 +127,9 @@ class ModelContract:
         names = declared if outputs is None else list(outputs)
         for name in names:
             if name not in declared:
-                raise ContractError(f"unknown output {name!r}{_hint(name, declared)}; "
+                raise ContractError(f"unknown output {name!r}{did_you_mean(name, declared)}; "
                                     f"expected outputs: {', '.join(declared)}")
         feeds = self.feeds(arrays, use_defaults=use_defaults)
         values = self.session.run(names, feeds)  # FIX: ask for outputs by name, in our order
         return dict(zip(names, values, strict=True))
 
-
-def _hint(name: str, valid: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _check(spec: TensorSpec, array: npt.NDArray[Any], bound: dict[str, tuple[str, int]],
-           ) -> npt.NDArray[Any]:
-    """``array`` if it matches ``spec``; binds each named dynamic dim on first sight."""
-    name, shape = spec.name, spec.shape_text
-    if spec.dtype != np.dtype(object) and array.dtype != spec.dtype:  # FIX: never cast silently
-        how = ("lossless here: cast it with .astype" if np.can_cast(array.dtype, spec.dtype)
-               else "casting would lose information: convert it on purpose")
-        raise ContractError(f"input {name!r} must be {spec.dtype}, got {array.dtype} ({how})")
-    if array.ndim != len(spec.shape):
-        raise ContractError(f"input {name!r} must have rank {len(spec.shape)} {shape}, "
-                            f"got shape {array.shape}")
-    for axis, (dim, size) in enumerate(zip(spec.shape, array.shape, strict=True)):
-        if isinstance(dim, int) and size != dim:
-            raise ContractError(f"input {name!r} axis {axis} must be {dim} {shape}, "
-                                f"got shape {array.shape}")
-        if isinstance(dim, str):  # FIX: shared dynamic dims must agree before the run
-            first, first_size = bound.setdefault(dim, (name, size))
-            if size != first_size:
-                raise ContractError(f"inputs disagree on dimension {dim!r}: {first!r} has "
-                                    f"{first_size}, {name!r} has {size}")
-    return array
