@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from demos import doctor
+from demos.doctor import machine, model, pins
 
 from book_layout import ROOT
 
@@ -52,7 +53,7 @@ def test_a_pin_that_does_not_match_is_a_fail_line_and_exit_status_1(tmp_path):
     (tmp_path / "runtime.txt").write_text("numpy==0.0.1\n")
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(f"-r runtime.txt\ntokenizers=={_version('tokenizers')}\n-e .\n")
-    result = _doctor("--check", "pins", env={doctor.REQUIREMENTS_ENV_VAR: str(requirements)})
+    result = _doctor("--check", "pins", env={pins.REQUIREMENTS_ENV_VAR: str(requirements)})
     assert result.returncode == 1, result.stdout
     lines = _lines(result.stdout)
     assert lines["pin numpy"] == ("FAIL", f"{np.__version__} installed, pinned 0.0.1")
@@ -73,16 +74,16 @@ def test_the_requirements_argument_injects_pins_in_process(tmp_path, capsys):
 def test_a_missing_tool_is_a_warning_a_missing_runtime_dependency_a_failure(tmp_path):
     requirements = tmp_path / "r.txt"
     requirements.write_text("not-a-package-of-this-book==1.0\n")
-    (warn,) = doctor.check_pins(str(requirements))
+    (warn,) = pins.check_pins(str(requirements))
     assert (warn.status, warn.value) == (
         "WARN", "not installed (pinned 1.0; builds/tests the book)")
 
 
 def test_on_colab_a_mismatched_pin_is_a_warning(tmp_path, monkeypatch):
-    monkeypatch.setenv(doctor.COLAB_ENV_VAR, "release")
+    monkeypatch.setenv(pins.COLAB_ENV_VAR, "release")
     requirements = tmp_path / "r.txt"
     requirements.write_text("numpy==0.0.1\n")
-    (line,) = doctor.check_pins(str(requirements))
+    (line,) = pins.check_pins(str(requirements))
     assert line.status == "WARN" and "Colab keeps its own" in line.value
 
 
@@ -97,11 +98,11 @@ def test_unknown_check_is_a_usage_error():
     ("~=3.10", True), ("==3.*", True), ("!=3.*", False), ("", True),
 ])
 def test_python_range_is_read_like_pip_reads_requires_python(spec, ok):
-    assert doctor._satisfies(sys.version_info[:3], spec) is ok
+    assert machine._satisfies(sys.version_info[:3], spec) is ok
 
 
 def test_python_line_names_the_installed_packages_range():
-    (line,) = doctor.check_python()
+    (line,) = machine.check_python()
     assert line.status == "PASS"
     assert line.value.endswith(f"(supported: {_requires_python()})")
 
@@ -113,10 +114,10 @@ def test_the_pins_shipped_in_the_package_are_the_checkouts():
 
 
 def test_an_installed_copy_checks_the_pins_it_ships(monkeypatch):
-    monkeypatch.setattr(doctor, "checkout_root", lambda: None)
-    monkeypatch.delenv(doctor.REQUIREMENTS_ENV_VAR, raising=False)
-    assert doctor.requirements_path() == doctor.PINS_PATH
-    lines = doctor.check_pins()
+    monkeypatch.setattr(pins, "checkout_root", lambda: None)
+    monkeypatch.delenv(pins.REQUIREMENTS_ENV_VAR, raising=False)
+    assert pins.requirements_path() == doctor.PINS_PATH
+    lines = pins.check_pins()
     assert {r.name for r in lines} >= {"pin numpy", "pin onnxruntime", "pin tokenizers"}
     assert not [r for r in lines if r.status == "FAIL"], [str(r) for r in lines]
 
@@ -125,14 +126,14 @@ def test_the_fingerprint_sees_a_tokenizer_left_at_the_shipped_truncation(encoder
     """Chapter 6's trap (truncation 128, not 256) moves the long sentence's embedding."""
     from demos.models.encoder import make_tokenizer
 
-    expected = doctor._fingerprint()
-    assert np.max(np.abs(np.array(doctor.embed_fingerprint(encoder)["components"])
-                         - expected["components"])) <= doctor.TOLERANCE
+    expected = model._fingerprint()
+    assert np.max(np.abs(np.array(model.embed_fingerprint(encoder)["components"])
+                         - expected["components"])) <= model.TOLERANCE
     truncated = type(encoder)(**{**encoder.__dict__,
                                  "tokenizer": make_tokenizer(encoder.tokenizer_json, 128)})
-    got = doctor.embed_fingerprint(truncated)
+    got = model.embed_fingerprint(truncated)
     worst = np.max(np.abs(np.array(got["components"]) - expected["components"]))
-    assert worst > 10 * doctor.TOLERANCE
+    assert worst > 10 * model.TOLERANCE
 
 
 def test_doctor_never_opens_a_network_connection(monkeypatch):
