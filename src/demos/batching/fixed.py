@@ -14,17 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from demos.batching import _base
-from demos.batching._base import CLOSE, BatcherBase, BatcherClosedError, ModelFn, Request
-from demos.models.encoder import token_batches
+from demos.batching._base import CLOSE, BatcherClosedError, ModelFn, Request
+from demos.batching._token_budget import HOLD, TokenBudgetBatcher
 
 __all__ = ["BatcherClosedError", "MicroBatcher", "encode_documents"]
 
-#: How many batches' worth of queued requests the loop holds to sort: a wider window cuts
-#: with less padding, and takes requests off the queue sooner (backpressure starts later).
-HOLD = 4
 
-
-class MicroBatcher(BatcherBase):
+class MicroBatcher(TokenBudgetBatcher):
     """Groups concurrent ``submit()`` calls into batches for one ``model_fn`` call each.
 
     ``async with MicroBatcher(model_fn, max_batch=32, max_wait_s=0.005) as batcher:``
@@ -46,7 +42,7 @@ class MicroBatcher(BatcherBase):
             (None: every item costs 1). It runs on the event loop: keep it cheap.
 
     Concurrency: the batching loop is its own task ("batcher-loop"). What it holds is
-    sorted by size and cut (:func:`demos.models.token_batches`) so one long item does not
+    sorted by size and cut (``_token_budget.TokenBudgetBatcher``) so one long item does not
     pad many short ones. A cancelled request is skipped. A model exception fails that
     batch's requests, never the batcher.
     """
@@ -77,34 +73,6 @@ class MicroBatcher(BatcherBase):
                     break
                 self._hold(nxt)
             await self._flush(self._next_batch())  # FIX: sorted, cut by a token budget
-
-    def _hold(self, request: Request) -> None:
-        try:
-            size = 1 if self._size_fn is None else self._size_fn(request.item)
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"size_fn must return an int >= 1, got {size!r}")
-        except Exception as error:  # a bad item fails its own request only
-            request.fail(error)
-            return
-        request.size = size
-        self._held.append(request)
-
-    def _next_batch(self) -> list[Request]:
-        """Cut what is held by size; send the cut holding the oldest request if it is overdue,
-        else the cut of the shortest requests."""
-        live = [r for r in self._held if not r.future.done()]
-        if not live:
-            self._held.clear()
-            return []
-        budget = self._max_batch_tokens or self._max_batch * max(r.size for r in live)
-        cuts = token_batches([r.size for r in live], max_batch=self._max_batch,
-                             max_tokens=budget)
-        oldest = min(range(len(live)), key=lambda i: live[i].queued_at)
-        overdue = asyncio.get_running_loop().time() - live[oldest].queued_at >= self._max_wait_s
-        chosen = next(c for c in cuts if oldest in c) if overdue else cuts[0]
-        taken = set(chosen)
-        self._held[:] = [r for i, r in enumerate(live) if i not in taken]
-        return [live[i] for i in chosen]
 
     async def _flush(self, batch: list[Request]) -> None:
         live = [r for r in batch if not r.future.done()]  # FIX: skip cancelled requests

@@ -25,7 +25,6 @@ import importlib
 import inspect
 import pkgutil
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
@@ -33,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from demos.batching._tally import CallCounter, median_ratios, one_call, summarise
 from demos.harness import bounded, hammer, progress
 
 __all__ = ["WAYS", "WORKLOADS", "book_texts", "compare", "heartbeat", "measure_level",
-           "model_batch_speedup", "one_call", "sentences", "workload"]
+           "model_batch_speedup", "sentences", "workload"]
 
 WAYS = ("unbatched", "first_fix", "batcher", "offline", "offline_unsorted")
 WORKLOADS = ("short", "long-tail")
@@ -101,44 +101,6 @@ def workload(kind: str, n: int, seed: int = 0) -> list[str]:
     return texts
 
 
-class _Counter:
-    """Rows, padded and useful tokens over every model call. Thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls = self.rows = self.padded = self.useful = 0
-
-    def add(self, mask: np.ndarray) -> None:
-        with self._lock:
-            self.calls += 1
-            self.rows += mask.shape[0]
-            self.padded += mask.size
-            self.useful += int(mask.sum())
-
-
-def one_call(encoder: Any, counter: _Counter | None = None) -> Callable[[list[str]], Any]:
-    """A model function that runs ``texts`` in exactly one session call, padded to the
-    longest: what a batcher's batch costs when nothing cuts it further."""
-    def model_fn(texts: list[str]) -> Any:
-        feeds = encoder.feeds(texts)
-        if counter is not None:
-            counter.add(feeds["attention_mask"])
-        return encoder.session.run(["sentence_embedding"], feeds)[0]
-    return model_fn
-
-
-def _summary(latencies_s: Sequence[float], wall_s: float, n: int,
-             counter: _Counter | None = None) -> dict[str, float]:
-    ms = np.asarray(latencies_s) * 1000
-    out = {"throughput_rps": round(n / wall_s, 1),
-           "p50_ms": round(float(np.percentile(ms, 50)), 2),
-           "p99_ms": round(float(np.percentile(ms, 99)), 2)}
-    if counter is not None and counter.calls:
-        out["rows_per_call"] = round(counter.rows / counter.calls, 2)
-        out["padded_per_useful"] = round(counter.padded / counter.useful, 3)
-    return out
-
-
 def measure_level(encoder: Any, clients: int, per_client: int, *, kind: str = "long-tail",
                   max_batch: int = 32, max_wait_s: float = 0.005,
                   max_batch_tokens: int | None = None, repeats: int = 1,
@@ -161,16 +123,16 @@ def measure_level(encoder: Any, clients: int, per_client: int, *, kind: str = "l
     budget = max_batch * 64 if max_batch_tokens is None else max_batch_tokens
 
     def unbatched() -> dict[str, float]:
-        counter = _Counter()
+        counter = CallCounter()
         model = one_call(encoder, counter)
         result = hammer(lambda t, i: model([texts[t * per_client + i]]), clients, per_client,
                         timeout_s=timeout_s, name="unbatched")
         if result.errors:
             raise result.errors[0]
-        return _summary([c.duration_s for c in result.calls], result.wall_s, n, counter)
+        return summarise([c.duration_s for c in result.calls], result.wall_s, n, counter)
 
     def online(module: ModuleType) -> dict[str, float]:
-        counter = _Counter()
+        counter = CallCounter()
 
         async def serve() -> tuple[list[float], float]:
             latencies: list[float] = []
@@ -188,7 +150,7 @@ def measure_level(encoder: Any, clients: int, per_client: int, *, kind: str = "l
                 return latencies, time.perf_counter() - start
 
         latencies, wall = bounded(serve, timeout_s, name="batcher-bench").unwrap()
-        return _summary(latencies, wall, n, counter)
+        return summarise(latencies, wall, n, counter)
 
     def offline() -> dict[str, float]:
         from demos.models.encoder import token_batches
@@ -197,7 +159,7 @@ def measure_level(encoder: Any, clients: int, per_client: int, *, kind: str = "l
         start = time.perf_counter()
         encoder.encode(texts, batch_size=max_batch, max_batch_tokens=budget)
         wall = time.perf_counter() - start
-        summary = _summary([wall], wall, n)  # every answer arrives at the end
+        summary = summarise([wall], wall, n)  # every answer arrives at the end
         cuts = token_batches(lengths.tolist(), max_batch=max_batch, max_tokens=budget)
         summary["rows_per_call"] = round(n / len(cuts), 2)
         summary["padded_per_useful"] = round(
@@ -205,13 +167,13 @@ def measure_level(encoder: Any, clients: int, per_client: int, *, kind: str = "l
         return summary
 
     def offline_unsorted() -> dict[str, float]:
-        counter = _Counter()
+        counter = CallCounter()
         model = one_call(encoder, counter)
         start = time.perf_counter()
         for first in range(0, n, max_batch):
             model(texts[first:first + max_batch])
         wall = time.perf_counter() - start
-        return _summary([wall], wall, n, counter)
+        return summarise([wall], wall, n, counter)
 
     run = {"unbatched": unbatched, "first_fix": lambda: online(first_fix),
            "batcher": lambda: online(impl or fixed), "offline": offline,
@@ -224,25 +186,8 @@ def measure_level(encoder: Any, clients: int, per_client: int, *, kind: str = "l
             result = rounds[-1][name] = run[name]()
             if name not in best or result["throughput_rps"] > best[name]["throughput_rps"]:
                 best[name] = result
-    best["ratios"] = _ratios(rounds)
+    best["ratios"] = median_ratios(rounds)
     return best
-
-
-def _ratios(rounds: Sequence[dict[str, dict[str, float]]]) -> dict[str, float]:
-    """Each ratio is the median over rounds of that round's ratio: the two ways it compares
-    ran next to each other, so a neighbour's burst of load hits both or neither."""
-    out: dict[str, float] = {}
-    for way in ("batcher", "first_fix"):
-        if way not in rounds[0]:
-            continue
-        for base in ("offline", "offline_unsorted", "unbatched"):
-            if base in rounds[0]:
-                out[f"{way}_vs_{base}_throughput"] = round(float(np.median(
-                    [r[way]["throughput_rps"] / r[base]["throughput_rps"] for r in rounds])), 3)
-        if "unbatched" in rounds[0]:
-            out[f"{way}_minus_unbatched_p50_ms"] = round(float(np.median(
-                [r[way]["p50_ms"] - r["unbatched"]["p50_ms"] for r in rounds])), 2)
-    return out
 
 
 def compare(clients: Sequence[int] = (1, 8, 64), requests: int = 256, *, max_batch: int = 32,
