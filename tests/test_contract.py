@@ -93,3 +93,19 @@ def test_chapter_figure_code_takes_colours_from_plotting(pitfall):
     for path in package.glob("*.py"):
         found = re.search(r"[\"']#[0-9A-Fa-f]{6}[\"']", path.read_text())
         assert not found, f"{path.name} picks its own colour {found.group(0)}"
+
+
+#: STYLE.md's limits: a reader diffs broken.py against fixed.py, so both stay short.
+LINE_LIMITS = {"broken.py": 150, "fixed.py": 150, "scenario.py": 200}
+SHARED_MODULE_LIMIT = 300
+
+
+def test_every_module_stays_within_its_line_limit():
+    """Small modules with one job: past the limit, a piece wants a module of its own."""
+    over = []
+    for path in sorted((ROOT / "src" / "demos").rglob("*.py")):
+        limit = LINE_LIMITS.get(path.name, SHARED_MODULE_LIMIT)
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            over.append(f"{path.relative_to(ROOT)}: {lines} lines, limit {limit}")
+    assert not over, "\n".join(over)
