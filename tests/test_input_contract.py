@@ -576,3 +576,27 @@ def test_before_ir_4_an_initializer_listed_as_an_input_is_a_weight_and_the_contr
         new.run({"x": x})
     assert np.array_equal(new.run({"x": x}, use_defaults=["w"])["y"], [[4, 6]])
     assert np.array_equal(new.run({"x": x, "w": np.eye(2, dtype=np.float32)})["y"], x)
+
+
+def test_the_verdict_grid_draws_each_side_in_its_own_family():
+    """Whatever onnxruntime alone leads to is drawn in the broken family, what the contract
+    leads to in the fixed family (issue 24: "named by runtime" was light blue)."""
+    import matplotlib.pyplot as plt
+
+    from demos import plotting
+    from demos.input_contract import plots
+
+    broken_side = {a.verdict for a in (scenario.attempt(broken, c, model="tiny")
+                                       for c in scenario.CASES)}
+    fixed_side = {a.verdict for a in (scenario.attempt(fixed, c, model="tiny")
+                                      for c in scenario.CASES)}
+    assert broken_side == {"silent wrong", "unclear error", "named by runtime"}
+    assert fixed_side == {"clear error", "correct"}
+    assert {plots.VERDICT_COLOURS[v] for v in broken_side} <= set(plotting.FAMILIES["broken"])
+    assert {plots.VERDICT_COLOURS[v] for v in fixed_side} <= set(plotting.FAMILIES["fixed"])
+    assert len(set(plots.VERDICT_COLOURS.values())) == len(scenario.VERDICTS)
+    fig, ax = plots.verdict_grid({"broken": [scenario.attempt(broken, "wrong_rank",
+                                                              model="tiny")]})
+    assert ax.patches[0].get_facecolor()[:3] == pytest.approx(
+        plt.matplotlib.colors.to_rgb(plotting.FAMILIES["broken"][3]))
+    plt.close(fig)
