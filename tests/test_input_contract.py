@@ -255,6 +255,12 @@ def test_whole_catalogue_manifests_for_broken_and_holds_for_fixed(model):
     good = scenario.run(fixed, model=model, timeout_s=BOUND_S)
     assert bad.manifested and bad.metrics["silent_wrong"] == len(SILENT)
     assert bad.metrics["clear_error"] == 0
+    if ORT_VERSION <= MEASURED_ON:
+        assert bad.metrics["unclear_error"] == len(UNCLEAR)
+        assert bad.metrics["named_by_runtime"] == len(NAMED_BY_RUNTIME)
+        assert bad.headline == (f"{len(SILENT)} of {len(scenario.CASES)} mistakes went silent, "
+                                f"{len(UNCLEAR)} raised errors that do not name the input, "
+                                "field or values at fault")
     assert not good.manifested and good.metrics["clear_error"] == len(scenario.CASES) - 1
     assert good.metrics["correct"] == 1
 
