@@ -224,6 +224,12 @@ def test_a_feed_cases_facts_come_from_what_it_changed(case):
         else:
             continue
         assert fact.value in {str(source.dtype), str(source.ndim), *map(str, source.shape)}
+    # Membership alone would pass a size read from the wrong axis (the batch is 3 wherever
+    # it is read): the expected and the received value must differ, as the mistake makes them.
+    expected = [f.value for f in facts if f.what.startswith("the expected")]
+    received = [f.value for f in facts if f.what.startswith("the received")]
+    assert len(expected) == len(received) and all(e != r for e, r in zip(expected, received,
+                                                                          strict=True))
 
 
 def test_load_cases_facts_come_from_what_the_runtime_was_observed_to_read():
