@@ -10,7 +10,6 @@ import re
 import numpy as np
 import onnx
 import pytest
-from tokenizers import Tokenizer
 
 from demos.harness import hammer
 from demos.models import (
@@ -115,10 +114,8 @@ def test_real_encoder_matches_sentence_transformers_on_the_stored_reference(
     """tools/st_reference.py stored sentence-transformers' own output (torch, scratch venv)."""
     ref = st_reference()
     assert len(ref.texts) >= 24 and ref.max_seq_length == 256
-    untruncated = Tokenizer.from_str(encoder.tokenizer_json)
-    untruncated.no_truncation()
-    assert max(len(e.ids) for e in untruncated.encode_batch(list(ref.texts))) > 256
     gap = compare(encoder, ref)
+    assert gap["longest_uncut"] > 256  # one text is cut, on both sides alike
     assert gap["same_zip"], "the fixture was made from another model.zip: re-make it"
     assert gap["same_word_pieces"] and gap["longest"] == 256
     assert gap["max_abs_diff"] <= 1e-5

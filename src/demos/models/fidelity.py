@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from tokenizers import Tokenizer
 
 from demos.models.encoder import Encoder, load_encoder
 from demos.models.source import model_zip_path
@@ -71,7 +72,8 @@ def compare(encoder: Encoder | None = None, reference: Reference | None = None) 
     Returns ``texts``, ``same_zip`` (the fixture was made from this installed zip),
     ``same_word_pieces`` (every text tokenized to the same length), ``worst_cosine`` (the
     lowest cosine between a row and its reference), ``max_abs_diff`` (over every element),
-    ``longest`` (the most word pieces of any text) and ``versions`` (what made the fixture).
+    ``longest`` (the most word pieces of any text, after truncation), ``longest_uncut`` (the
+    same without truncation) and ``versions`` (what made the fixture).
     """
     enc = load_encoder() if encoder is None else encoder
     ref = st_reference() if reference is None else reference
@@ -79,6 +81,8 @@ def compare(encoder: Encoder | None = None, reference: Reference | None = None) 
     cosines = (ours * ref.embeddings).sum(axis=1) / (
         np.linalg.norm(ours, axis=1) * np.linalg.norm(ref.embeddings, axis=1))
     zip_sha = hashlib.sha256(model_zip_path().read_bytes()).hexdigest()
+    uncut = Tokenizer.from_str(enc.tokenizer_json)
+    uncut.no_truncation()
     return {
         "texts": len(ref.texts),
         "same_zip": zip_sha == ref.model_zip_sha256,
@@ -86,5 +90,6 @@ def compare(encoder: Encoder | None = None, reference: Reference | None = None) 
         "worst_cosine": float(cosines.min()),
         "max_abs_diff": float(np.abs(ours - ref.embeddings).max()),
         "longest": max(ref.word_pieces),
+        "longest_uncut": max(len(e.ids) for e in uncut.encode_batch(list(ref.texts))),
         "versions": ref.versions,
     }
