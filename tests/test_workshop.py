@@ -206,3 +206,40 @@ def test_every_section_the_guide_says_to_skip_exists_in_its_notebook():
                     for line in c.source.splitlines() if re.match(r"^#{2,3} ", line)]
         missing = [n for n in set(names) if not any(h.startswith(n) for h in headings)]
         assert not missing, f"{stem}: the guide skips sections it no longer has: {missing}"
+
+
+def _plans() -> dict[str, list[tuple[str, int]]]:
+    """{plan: [(row, minutes)]} from book/workshop.md's tables headed `| <plan> | minutes |`."""
+    plans: dict[str, list[tuple[str, int]]] = {}
+    current = None
+    for line in workshop.GUIDE.read_text(encoding="utf-8").splitlines():
+        head = re.match(r"^\| ([^|]+?) \| minutes \|$", line)
+        if head:
+            current = plans.setdefault(head.group(1), [])
+            continue
+        row = re.match(r"^\| (.+?) \| \**(\d+)\** \|$", line)
+        if current is not None and row:
+            current.append((row.group(1).strip("* "), int(row.group(2))))
+        elif current is not None and not line.startswith("|"):
+            current = None
+    return plans
+
+
+def test_every_workshop_plan_adds_up_to_its_slot_with_slack():
+    slots = {"90 minutes": 90, "half a day": 210, "a full day": 480}
+    plans = _plans()
+    assert set(plans) == set(slots), sorted(plans)
+    for plan, rows in plans.items():
+        *parts, (last, total) = rows
+        assert last == "total", (plan, last)
+        assert sum(m for _, m in parts) == total == slots[plan], (plan, parts, total)
+        assert dict(parts).get("slack", 0) >= 10, f"{plan}: no slack"
+    assert "break" in dict(plans["half a day"]), "half a day needs a break"
+
+
+def test_the_guide_states_the_sum_of_all_exercises_that_its_table_gives():
+    text = workshop.GUIDE.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `\w+` \| (\d+) min \| (\d+) min \|$", text, re.M)
+    assert len(rows) == len(notebooks())
+    total = sum(int(every) for _, every in rows)
+    assert f"add up to {total} minutes" in text
