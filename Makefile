@@ -44,6 +44,7 @@ lab: $(STAMP)
 notebooks: $(STAMP)
 	DEMOS_NO_PROGRESS=1 $(BIN)/jupyter execute --inplace --timeout=300 $(NB)
 	$(BIN)/python tools/normalise_notebooks.py $(NB)
+	$(BIN)/python tools/references.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools
