@@ -35,10 +35,15 @@ def test_scenario_run_takes_the_implementation_first(pitfall):
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
 def test_chapter_has_a_notebook_in_the_toc_and_a_cheat_sheet_row(pitfall):
     notebook = f"notebooks/{pitfall.chapter:02d}_{pitfall.name}"
-    assert (ROOT / f"{notebook}.ipynb").exists()
-    assert notebook in toc_files()
+    assert (ROOT / f"{notebook}.ipynb").exists(), (
+        f"{notebook}.ipynb is missing: `make chapter NAME={pitfall.name} N={pitfall.chapter}` "
+        f"writes one (CONTRIBUTING.md, \"A new chapter\")")
+    assert notebook in toc_files(), (
+        f"_toc.yml must list `- file: {notebook}` under \"The pitfalls\", in chapter order")
     sheet = (ROOT / "book" / "cheatsheet.md").read_text()
-    assert re.search(rf"\{{doc\}}`(?:[^`<]*<)?\.\./{notebook}>?`", sheet), notebook
+    assert re.search(rf"\{{doc\}}`(?:[^`<]*<)?\.\./{notebook}>?`", sheet), (
+        f"book/cheatsheet.md needs a block headed ## {{doc}}`<title> <../{notebook}>` "
+        f"with **Symptom.**, **How to detect.** and **Fix.** lines, in chapter order")
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
@@ -95,7 +100,8 @@ def test_chapter_figure_code_takes_colours_from_plotting(pitfall):
         assert not found, f"{path.name} picks its own colour {found.group(0)}"
 
 
-#: STYLE.md's limits: a reader diffs broken.py against fixed.py, so both stay short.
+#: CONTRIBUTING.md's limits ("The pitfall contract"): a reader diffs broken.py against
+#: fixed.py, so both stay short.
 LINE_LIMITS = {"broken.py": 150, "fixed.py": 150, "scenario.py": 200}
 SHARED_MODULE_LIMIT = 300
 
@@ -108,4 +114,5 @@ def test_every_module_stays_within_its_line_limit():
         lines = len(path.read_text(encoding="utf-8").splitlines())
         if lines > limit:
             over.append(f"{path.relative_to(ROOT)}: {lines} lines, limit {limit}")
-    assert not over, "\n".join(over)
+    assert not over, "\n".join([*over, "split a piece with a job of its own into a module "
+                                 "(code shared by broken.py and fixed.py goes in _base.py)"])
