@@ -18,7 +18,18 @@ NB ?= $(NOTEBOOKS)
 
 .PHONY: book test lab notebooks lint clean matrix soak
 
-$(STAMP): requirements.txt requirements-runtime.txt requirements-model.txt pyproject.toml
+# What decides an install: the requirements files and pyproject.toml less its description
+# (which every new chapter edits: the chapter-count test). Rewritten only when that content
+# changes, dated like its newest input, so a prose edit to pyproject.toml reinstalls nothing.
+# After a manual install (README, offline), `touch .venv/.installed` marks it done.
+INSTALL_INPUTS := $(VENV)/.install-inputs
+$(INSTALL_INPUTS): requirements.txt requirements-runtime.txt requirements-model.txt pyproject.toml
+	@mkdir -p $(VENV)
+	@grep -v '^description *=' pyproject.toml | cat $(filter-out pyproject.toml,$^) - > $@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; \
+	else mv $@.new $@ && touch -r "$$(ls -t $^ | head -n 1)" $@; fi
+
+$(STAMP): $(INSTALL_INPUTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
