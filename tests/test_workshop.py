@@ -176,7 +176,8 @@ def test_the_measured_run_times_are_not_older_than_the_notebooks():
              if data["notebooks"].get(p.name, {}).get("sources_sha256")
              != measure_notebooks.sources_sha256(nbformat.read(p, as_version=4))]
     assert not stale, (
-        f"book/data/notebook_times.json is older than {', '.join(stale)}: re-measure on a "
+        f"book/data/notebook_times.json has no measurement of {', '.join(stale)} as it is "
+        f"now (new, or its code changed): re-measure on a "
         f"quiet machine with `.venv/bin/python tools/measure_notebooks.py "
         f"{' '.join(f'notebooks/{name}' for name in stale)}` and commit "
         f"book/data/notebook_times.json and book/_generated/notebook_times.md")
@@ -223,3 +224,21 @@ def test_every_section_the_guide_says_to_skip_exists_in_its_notebook():
             f"book/workshop.md, section {stem}: its Skip: line names sections "
             f"notebooks/{stem}.ipynb does not have: {missing}; quote the notebook's `##` or "
             f"`###` headings as they are")
+
+
+def test_measure_notebooks_takes_a_notebook_with_or_without_its_folder_from_anywhere(
+        tmp_path, monkeypatch):
+    """The command test_workshop prints (`notebooks/NN_x.ipynb`) and the bare name both work."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import measure_notebooks
+    finally:
+        sys.path.pop(0)
+    path = notebooks()[0]
+    monkeypatch.chdir(tmp_path)
+    for given in (f"notebooks/{path.name}", path.name, path.stem, str(path)):
+        assert measure_notebooks.resolve(given) == path.resolve(), given
+    with pytest.raises(ValueError, match=r"^NOTEBOOK must be a notebook in notebooks/ \(.*\), "
+                                         r"got 'nope\.ipynb'$"):
+        measure_notebooks.resolve("nope.ipynb")
+    assert measure_notebooks.main(["nope.ipynb"]) == 2
