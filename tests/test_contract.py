@@ -61,10 +61,13 @@ def _notebook(pitfall) -> dict:
 def test_chapter_shows_three_figures_and_a_widget(pitfall):
     cells = [c for c in _notebook(pitfall)["cells"] if c["cell_type"] == "code"]
     figures = sum("image/png" in o.get("data", {}) for c in cells for o in c["outputs"])
-    assert figures >= 3
+    assert figures >= 3, (f"{figures} stored figures, at least 3 wanted (CONTRIBUTING.md, "
+                          f"\"A chapter's arc\"); figures come from demos.plotting")
     widget_cells = [c for c in cells if "ipywidgets" in "".join(c["source"])
                     or "interact(" in "".join(c["source"])]
-    assert widget_cells, "no ipywidgets control"
+    assert widget_cells, ("no ipywidgets control: add an `interact(...)` cell tagged "
+                          "nbval-ignore-output and remove-output, then a `widget-static` cell "
+                          "(CONTRIBUTING.md, Interactive widgets)")
     assert all("nbval-ignore-output" in c["metadata"].get("tags", []) for c in widget_cells
                if "interact(" in "".join(c["source"]))
 
@@ -73,12 +76,16 @@ def test_chapter_shows_three_figures_and_a_widget(pitfall):
 def test_chapter_ends_with_three_exercises_and_further_reading(pitfall):
     cells = _notebook(pitfall)["cells"]
     markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-    assert "## Exercises" in markdown
-    assert len(re.findall(r"^### Exercise \d+\.\d+", markdown, re.M)) >= 3
+    shape = "CONTRIBUTING.md, Exercises: `### Exercise N.k · Title`, stub, check, hint, solution"
+    assert "## Exercises" in markdown, f"no `## Exercises` heading ({shape})"
+    assert len(re.findall(r"^### Exercise \d+\.\d+", markdown, re.M)) >= 3, shape
     solutions = [c for c in cells if "solution" in c["metadata"].get("tags", [])]
-    assert len(solutions) >= 3
-    assert "## Further reading" in markdown
-    assert len(re.findall(r"https://github\.com/[^)\s]+/(issues|pull)/\d+", markdown)) >= 3
+    assert len(solutions) >= 3, f"fewer than 3 cells tagged `solution` ({shape})"
+    assert "## Further reading" in markdown, (
+        "no `## Further reading` heading: the chapter's references (book/references.md is "
+        "written from it by tools/references.py)")
+    assert len(re.findall(r"https://github\.com/[^)\s]+/(issues|pull)/\d+", markdown)) >= 3, (
+        "Further reading must cite at least 3 GitHub issues or pull requests")
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)

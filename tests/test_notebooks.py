@@ -49,8 +49,9 @@ def test_first_code_cell_is_the_colab_setup_hidden_from_the_site(path):
 def test_notebook_is_stored_executed_in_order_without_stray_errors(path):
     cells = [c for c in code_cells(load(path)) if source(c).strip()]
     counts = [c["execution_count"] for c in cells]
-    assert None not in counts, "run `make notebooks`: some cells were never executed"
-    assert counts == sorted(counts), "cells were executed out of order"
+    rerun = f"re-execute it: make notebooks NB={path.relative_to(ROOT)}"
+    assert None not in counts, f"some cells were never executed: {rerun}"
+    assert counts == sorted(counts), f"cells were executed out of order: {rerun}"
     for cell in cells:
         errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
         if errors:
@@ -59,7 +60,9 @@ def test_notebook_is_stored_executed_in_order_without_stray_errors(path):
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_notebook_is_in_the_table_of_contents(path):
-    assert f"notebooks/{path.stem}" in toc_files()
+    assert f"notebooks/{path.stem}" in toc_files(), (
+        f"_toc.yml must list `- file: notebooks/{path.stem}` (chapters under \"The pitfalls\", "
+        f"in chapter order; `make chapter` adds it)")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
@@ -106,7 +109,8 @@ def test_notebook_is_normalised_setup_and_solutions_collapsed_no_widget_state(pa
         sys.path.pop(0)
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
-    assert nbformat.writes(normalise(nb)) == before, "run `make notebooks` (it normalises)"
+    assert nbformat.writes(normalise(nb)) == before, (
+        f"not normalised: make notebooks NB={path.relative_to(ROOT)} (it normalises)")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
