@@ -74,7 +74,7 @@ clean:
 #   make doctor                   is this machine ready? (python -m demos doctor; offline)
 #   make workshop                 the student edition, guide and answers in _build/workshop/
 #   make wheelhouse               every pinned wheel in wheelhouse/, for an offline install
-#   make chapter NAME=x N=7       a skeleton chapter that passes the contract tests
+#   make chapter NAME=x N=7       a skeleton chapter that passes the contract tests, and its checklist
 #   make mutants                  each chapter's fixed-behaviour tests must fail on broken.py
 .PHONY: doctor workshop wheelhouse chapter mutants
 
@@ -87,10 +87,11 @@ doctor: $(STAMP)
 workshop: $(STAMP)
 	$(BIN)/python tools/workshop.py --out _build/workshop
 
-# A skeleton chapter that passes the contract tests: `make chapter NAME=retry_storms N=7`.
+# A skeleton chapter that passes the contract tests, and the checklist that lands it
+# (CONTRIBUTING.md, "A new chapter"): `make chapter NAME=retry_storms N=7 [TITLE="Retry storms"]`.
 chapter: $(STAMP)
-	@test -n "$(NAME)" -a -n "$(N)" || { echo "usage: make chapter NAME=my_pitfall N=7"; exit 2; }
-	$(BIN)/python tools/new_chapter.py $(NAME) $(N)
+	@test -n "$(NAME)" -a -n "$(N)" || { echo "usage: make chapter NAME=my_pitfall N=7 [TITLE=\"…\"]"; exit 2; }
+	$(BIN)/python tools/new_chapter.py $(NAME) $(N) $(if $(TITLE),--title "$(TITLE)",)
 
 # Each chapter's fixed-behaviour tests (-k fixed) against broken.py, and its broken-behaviour
 # tests (-k broken) against fixed.py, in a scratch copy: every one must fail.
