@@ -1,8 +1,10 @@
 """`make chapter` (tools/new_chapter.py) and what adding a chapter must keep true.
 
 CONTRIBUTING.md, "A new chapter": the skeleton passes the contract and notebook tests as it
-is written. The slow test proves it in a temporary copy of the repository, so this working
-tree is never touched.
+is written, and the checklist `make chapter` prints takes it to green. The slow tests prove
+both in a temporary copy of the repository, so this working tree is never touched: the
+last one runs every command of the checklist as printed, after writing the placeholders by
+program, and ends with the front page, workshop and references checks green.
 """
 
 from __future__ import annotations
