@@ -244,6 +244,34 @@ def test_fixed_encode_documents_finishes_on_a_one_worker_pool(documents):
     assert out == [[2 * x for x in doc] for doc in docs]
 
 
+def test_fixed_encode_documents_cancels_the_unstarted_chunks_on_timeout():
+    # One worker, held by a blocker until the deadline has passed: all 6 chunks are still
+    # queued when the TimeoutError is raised, and none of them may run after it.
+    ran: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def blocker() -> None:
+        started.set()
+        release.wait(BOUND)
+
+    def model(chunks: list[int]) -> list[int]:
+        ran.extend(chunks)
+        return double(chunks)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="test-pool")
+    try:
+        pool.submit(blocker)
+        assert started.wait(BOUND)
+        with pytest.raises(TimeoutError):
+            fixed.encode_documents(pool, model, [[1, 2, 3, 4], [5, 6]], timeout_s=0.05)
+        release.set()
+        pool.submit(lambda: None).result(BOUND)  # FIFO, one worker: every chunk ran or was skipped
+    finally:
+        release.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert ran == [], f"{len(ran)} of 6 chunks ran after the TimeoutError: {ran}"
+
+
 def test_broken_encode_documents_hangs_interpreter_exit_unless_the_inner_future_is_cancelled():
     assert exit_hang.interpreter_exit(cancel=False) == ("stuck at exit", "the caller timed out")
     assert exit_hang.interpreter_exit(cancel=True) == ("exited", "the caller timed out")
