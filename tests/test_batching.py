@@ -334,6 +334,22 @@ def test_the_first_fix_waits_for_company_while_the_model_is_idle():
     assert bounded(lone, BOUND).unwrap() is False
 
 
+@pytest.mark.parametrize("impl", [first_fix, fixed], ids=["first_fix", "fixed"])
+def test_the_first_fix_and_the_fixed_batcher_call_the_model_with_the_warmup_first(impl):
+    calls: list[list[int]] = []
+
+    def model(items: list[int]) -> list[int]:
+        calls.append(list(items))
+        return double(items)
+
+    async def serve() -> int:
+        async with impl.MicroBatcher(model, max_batch=4, max_wait_s=0.0, warmup=7) as batcher:
+            return await batcher.submit(5)
+
+    assert bounded(serve, BOUND).unwrap() == 10
+    assert calls == [[7], [5]]  # the warm-up ran once, alone, before the first request
+
+
 def test_fixed_batcher_batches_what_queued_while_the_model_was_busy():
     gate, entered = threading.Event(), threading.Event()
     model, batches = _recording(gate, entered)
