@@ -163,7 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the mutants; run nothing")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    marked, found = fix_lines.mutants(ROOT)
+    try:
+        marked, found = fix_lines.mutants(ROOT)
+    except ValueError as error:  # a targeted mutation's line changed: update TARGETED
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.only:
         marked = [m for m in marked if any(s in m[0] for s in args.only)]
         found = [m for m in found if any(s in m.path for s in args.only)]
