@@ -19,17 +19,24 @@ IDS = [p.name for p in LANDED]
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
 def test_broken_and_fixed_export_the_same_names_with_the_same_signatures(pitfall):
     broken, fixed = pitfall.impl("broken"), pitfall.impl("fixed")
-    assert sorted(broken.__all__) == sorted(fixed.__all__)
+    where = f"src/demos/{pitfall.name}/broken.py and fixed.py"
+    assert sorted(broken.__all__) == sorted(fixed.__all__), (
+        f"{where} must export the same names: __all__ is {sorted(broken.__all__)} in "
+        f"broken.py, {sorted(fixed.__all__)} in fixed.py")
     for name in broken.__all__:
         b, f = getattr(broken, name), getattr(fixed, name)
         if callable(b) and not (isinstance(b, type) and issubclass(b, BaseException)):
-            assert inspect.signature(b) == inspect.signature(f), name
+            assert inspect.signature(b) == inspect.signature(f), (
+                f"{where}: {name} must take the same parameters in both, got "
+                f"{inspect.signature(b)} and {inspect.signature(f)}")
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
 def test_scenario_run_takes_the_implementation_first(pitfall):
     parameters = list(inspect.signature(pitfall.scenario.run).parameters)
-    assert parameters[0] == "impl"
+    assert parameters[:1] == ["impl"], (
+        f"src/demos/{pitfall.name}/scenario.py: run's first parameter must be `impl`, got "
+        f"{parameters}: run(impl, **knobs) -> Report (CONTRIBUTING.md, The pitfall contract)")
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
@@ -48,8 +55,10 @@ def test_chapter_has_a_notebook_in_the_toc_and_a_cheat_sheet_row(pitfall):
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
 def test_broken_and_fixed_modules_mark_their_lesson_lines(pitfall):
-    assert "# PITFALL:" in inspect.getsource(pitfall.impl("broken"))
-    assert "# FIX:" in inspect.getsource(pitfall.impl("fixed"))
+    for impl, marker in (("broken", "# PITFALL:"), ("fixed", "# FIX:")):
+        assert marker in inspect.getsource(pitfall.impl(impl)), (
+            f"src/demos/{pitfall.name}/{impl}.py marks no lesson line: end the lines that "
+            f"are the lesson with a `{marker} …` comment")
 
 
 def _notebook(pitfall) -> dict:
@@ -69,7 +78,9 @@ def test_chapter_shows_three_figures_and_a_widget(pitfall):
                           "nbval-ignore-output and remove-output, then a `widget-static` cell "
                           "(CONTRIBUTING.md, Interactive widgets)")
     assert all("nbval-ignore-output" in c["metadata"].get("tags", []) for c in widget_cells
-               if "interact(" in "".join(c["source"]))
+               if "interact(" in "".join(c["source"])), (
+        "an `interact(...)` cell lacks the nbval-ignore-output tag (CONTRIBUTING.md, "
+        "Interactive widgets)")
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
@@ -95,7 +106,9 @@ def test_chapter_checks_its_exercises_in_code(pitfall):
 
     module = importlib.import_module(f"demos.{pitfall.name}.exercises")
     checks = [name for name in dir(module) if name.startswith("check_")]
-    assert len(checks) >= 3, checks
+    assert len(checks) >= 3, (
+        f"src/demos/{pitfall.name}/exercises.py has {checks}: one `check_k` per exercise, "
+        f"at least three, each returning a demos.exercises.Verdict")
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)

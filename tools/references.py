@@ -30,7 +30,7 @@ HEAD = """\
 # References
 
 <!-- Written by tools/references.py from each chapter's "Further reading" cell: edit the
-notebook, then run `make notebooks` or `.venv/bin/python tools/references.py`. -->
+notebook, then run `make notebooks NB=<the notebook>` or `.venv/bin/python tools/references.py`. -->
 
 Every chapter ends with the threads and documents it rests on; this page collects them, in
 the order of the book.
