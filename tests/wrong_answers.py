@@ -1,0 +1,572 @@
+"""Wrong-but-plausible answers to every exercise, as a learner or an adversary writes them.
+
+Each entry of :data:`WRONG` is ``(exercise, what the answer gets wrong, a function that runs
+the answer through its check and returns the Verdict, a regex the message must match)``:
+the message must name the mistake, not only say "not yet".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import ml_dtypes
+import numpy as np
+
+WRONG: list[tuple[str, str, Callable, str]] = []
+
+
+def wrong(number: str, label: str, named: str) -> Callable[[Callable], Callable]:
+    def register(answer: Callable) -> Callable:
+        WRONG.append((number, label, answer, named))
+        return answer
+
+    return register
+
+
+# --- H.1 · a lock its holder may take again ----------------------------------------------
+
+
+class _AlwaysFreeLock:
+    """acquire() always succeeds; acquire(timeout=...) or non-blocking says "taken"."""
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return blocking and timeout < 0
+
+    def release(self) -> None:
+        pass
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _h1(make_lock):
+    from demos import tour
+
+    return tour.check_reentrant_lock(make_lock)
+
+
+@wrong("H.1", "a lock whose timed acquire fails at once, so it excludes no one", "second thread")
+def _():
+    return _h1(_AlwaysFreeLock)
+
+
+@wrong("H.1", "a semaphore of 3: re-entry works, exclusion does not", "second thread")
+def _():
+    return _h1(lambda: threading.Semaphore(3))
+
+
+@wrong("H.1", "a bounded semaphore of 2", "second thread")
+def _():
+    return _h1(lambda: threading.BoundedSemaphore(2))
+
+
+@wrong("H.1", "a plain Lock (the stub)", "could not take it again")
+def _():
+    return _h1(threading.Lock)
+
+
+@wrong("H.1", "contextlib.nullcontext, not a lock at all", "no acquire")
+def _():
+    return _h1(contextlib.nullcontext)
+
+
+# --- 0.1 · mean pooling ---------------------------------------------------------------------
+
+
+def _p01(pool):
+    from demos import tour
+
+    return tour.check_mean_pool(pool, encoder=_encoder())
+
+
+_ENCODER: list = []
+
+
+def _encoder():
+    if not _ENCODER:
+        from demos.models import load_encoder
+
+        _ENCODER.append(load_encoder())
+    return _ENCODER[0]
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@wrong("0.1", "masked mean, not scaled to length 1", r"0 of yours have length 1")
+def _():
+    return _p01(lambda h, m: (h * m[..., None]).sum(1) / m.sum(1, keepdims=True))
+
+
+@wrong("0.1", "scaled to length 1, but the padding averaged in", r"2 of the 3 texts are padded")
+def _():
+    return _p01(lambda h, m: _unit(h.mean(axis=1)))
+
+
+@wrong("0.1", "the [CLS] vector, scaled", r"differ from the model's")
+def _():
+    return _p01(lambda h, m: _unit(h[:, 0]))
+
+
+@wrong("0.1", "max pooling over real tokens, scaled", r"differ from the model's")
+def _():
+    return _p01(lambda h, m: _unit(np.where(m[..., None] > 0, h, -np.inf).max(axis=1)))
+
+
+# --- 1.1 · a float32 running mean -----------------------------------------------------------
+
+
+class _RunningMeanBase:
+    def __init__(self):
+        self._total = np.float32(0.0)
+        self._count = 0
+
+    @property
+    def count(self):
+        return self._count
+
+    def total(self):
+        return np.float32(self._total)
+
+    def mean(self):
+        return np.float32(self._total / self._count)
+
+
+def _p11(cls):
+    from demos.precision import exercises
+
+    return exercises.check_1(cls)
+
+
+@wrong("1.1", "keeps only the last batch's mean", r"values vary")
+def _():
+    class LastMean(_RunningMeanBase):
+        def add(self, batch):
+            values = np.asarray(batch, dtype=np.float32)
+            self._last = np.float32(values.mean(dtype=np.float32))
+            self._count += values.size
+
+        def mean(self):
+            return self._last
+
+    return _p11(LastMean)
+
+
+@wrong("1.1", "a float64 total inside a one-element array", r"array of float64")
+def _():
+    class Boxed(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._total = np.zeros(1, np.float64)
+
+        def add(self, batch):
+            values = np.asarray(batch, dtype=np.float32)
+            self._total += values.sum(dtype=np.float64)
+            self._count += values.size
+
+        def mean(self):
+            return np.float32(self._total[0] / self._count)
+
+    return _p11(Boxed)
+
+
+@wrong("1.1", "a Python float total (float64 by another name)", r"keeps float")
+def _():
+    class PyFloat(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._total = 0.0
+
+        def add(self, batch):
+            self._total += float(np.asarray(batch, np.float32).sum(dtype=np.float64))
+            self._count += np.size(batch)
+
+    return _p11(PyFloat)
+
+
+@wrong("1.1", "keeps every batch in float32 and sums them at the end", r"must not grow")
+def _():
+    class KeepAll(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._batches = []
+
+        def add(self, batch):
+            self._batches.append(np.asarray(batch, np.float32))
+            self._count += np.size(batch)
+
+        def total(self):
+            return np.float32(np.concatenate(self._batches).sum(dtype=np.float64))
+
+        def mean(self):
+            return np.float32(self.total() / self._count)
+
+    return _p11(KeepAll)
+
+
+@wrong("1.1", "Kahan with the compensation added instead of subtracted", r"streams off by")
+def _():
+    class WrongSign(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._carry = np.float32(0.0)
+
+        def add(self, batch):
+            values = np.asarray(batch, dtype=np.float32)
+            y = values.sum(dtype=np.float32) + self._carry
+            t = np.float32(self._total + y)
+            self._carry = np.float32((t - self._total) - y)
+            self._total = t
+            self._count += values.size
+
+    return _p11(WrongSign)
+
+
+@wrong("1.1", "the float64 total hidden in a list", r"keeps float")
+def _():
+    class Listed(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._total = [0.0]
+
+        def add(self, batch):
+            self._total[0] += float(np.asarray(batch, np.float32).sum(dtype=np.float64))
+            self._count += np.size(batch)
+
+        def mean(self):
+            return np.float32(self._total[0] / self._count)
+
+    return _p11(Listed)
+
+
+# --- 1.2 · a checked cast to bfloat16 -------------------------------------------------------
+
+_BF16 = ml_dtypes.bfloat16
+
+
+def _p12(cast):
+    from demos.precision import exercises
+
+    return exercises.check_2(cast)
+
+
+@wrong("1.2", "refuses overflow only", r"the id 257 passed in silence")
+def _():
+    def cast(values, rtol=None):
+        out = np.asarray(values, np.float64).astype(_BF16)
+        if not np.all(np.isfinite(out.astype(np.float64))):
+            raise ValueError("overflow")
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "refuses overflow and inexact ids, lets subnormals lose bits", r"1e-40.*silence")
+def _():
+    def cast(values, rtol=None):
+        x = np.asarray(values, np.float64)
+        out = x.astype(_BF16)
+        if not np.all(np.isfinite(out.astype(np.float64))):
+            raise ValueError("overflow")
+        if np.all(x == np.round(x)) and np.any(np.abs(x) > 256):
+            raise ValueError("id")
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "a relative budget of float32's epsilon, refusing ordinary values", r"raised")
+def _():
+    def cast(values, rtol=None):
+        x = np.asarray(values, np.float64)
+        out = x.astype(_BF16)
+        if np.any(np.abs(out.astype(np.float64) - x) > 1.2e-7 * np.abs(x)):
+            raise ValueError("moved")
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "checks right, but returns float32", r"came back as float32")
+def _():
+    def cast(values, rtol=None):
+        x = np.asarray(values, np.float64)
+        out = x.astype(_BF16)
+        back = out.astype(np.float64)
+        if np.any(np.isfinite(x) & ~np.isfinite(back)) or np.any(
+                np.abs(back - x) > float(ml_dtypes.finfo(_BF16).eps) * np.abs(x)):
+            raise ValueError("out of budget")
+        if np.all(x == np.round(x)) and np.any(np.abs(x) > 256):
+            raise ValueError("id")
+        return back.astype(np.float32)
+
+    return _p12(cast)
+
+
+# --- 1.3 · an int8 cast ---------------------------------------------------------------------
+
+
+def _p13(quantize):
+    from demos.precision import exercises
+
+    return exercises.check_3(quantize)
+
+
+@wrong("1.3", "rounds, but wraps what does not fit", r"out of range: returned")
+def _():
+    return _p13(lambda v, s: np.rint(np.asarray(v, np.float64) / s).astype(np.int8))
+
+
+@wrong("1.3", "rounds and clips: saturates in silence", r"out of range: returned")
+def _():
+    return _p13(lambda v, s: np.clip(np.rint(np.asarray(v) / s), -128, 127).astype(np.int8))
+
+
+@wrong("1.3", "truncates toward zero, refuses what does not fit", r"round to 3 and -3: got")
+def _():
+    def quantize(values, scale):
+        q = np.trunc(np.asarray(values, np.float64) / scale)
+        if not np.all(np.isfinite(q)) or np.any((q < -128) | (q > 127)):
+            raise ValueError("out of range")
+        return q.astype(np.int8)
+
+    return _p13(quantize)
+
+
+@wrong("1.3", "range checked, nan let through", r"nan has no int8")
+def _():
+    def quantize(values, scale):
+        q = np.rint(np.asarray(values, np.float64) / scale)
+        if np.any((q < -128) | (q > 127)):
+            raise ValueError("out of range")
+        with np.errstate(invalid="ignore"):
+            return q.astype(np.int8)
+
+    return _p13(quantize)
+
+
+# --- 2.1 · once(init) -----------------------------------------------------------------------
+
+
+def _p21(once):
+    from demos.publication import exercises
+
+    return exercises.check_1(once)
+
+
+@wrong("2.1", "a lock, but no second check: every thread that waited runs init again",
+       r"init ran more than once")
+def _():
+    def once(init):
+        lock, box = threading.Lock(), []
+
+        def get():
+            if not box:
+                with lock:
+                    box.append(init())
+            return box[-1]
+
+        return get
+
+    return _p21(once)
+
+
+@wrong("2.1", "functools.cache on a function of no arguments", r"init ran more than once")
+def _():
+    import functools
+
+    return _p21(lambda init: functools.cache(init))
+
+
+@wrong("2.1", "a failed init remembered forever", r"after a failed init")
+def _():
+    def once(init):
+        lock, box = threading.Lock(), []
+
+        def get():
+            with lock:
+                if not box:
+                    try:
+                        box.append(("ok", init()))
+                    except Exception as error:
+                        box.append(("error", error))
+            kind, value = box[0]
+            if kind == "error":
+                raise value
+            return value
+
+        return get
+
+    return _p21(once)
+
+
+@wrong("2.1", "None as 'not loaded yet', checked twice under a lock, init's error swallowed",
+       r"did not raise")
+def _():
+    def once(init):
+        lock, box = threading.Lock(), [None]
+
+        def get():
+            if box[0] is None:
+                with lock:
+                    if box[0] is None:
+                        with contextlib.suppress(Exception):
+                            box[0] = init()
+            return box[0]
+
+        return get
+
+    return _p21(once)
+
+
+# --- 2.2 · readiness ------------------------------------------------------------------------
+
+
+def _p22(readiness):
+    from demos.publication import exercises
+
+    return exercises.check_2(readiness)
+
+
+@wrong("2.2", "waits for the model with get(): blocks while loading", r"blocked on a loading")
+def _():
+    from demos.publication import fixed
+
+    def readiness(holder):
+        try:
+            holder.get()
+            return 200, "ready"
+        except fixed.ModelLoadError as error:
+            return 500, f"failed: {error.__cause__!r}"
+
+    return _p22(readiness)
+
+
+@wrong("2.2", "500 without the load error's text", r"does not name the load error")
+def _():
+    from demos.publication import fixed
+
+    def readiness(holder):
+        if holder.is_ready():
+            return 200, "ready"
+        try:
+            holder.get(timeout_s=0.001)
+        except fixed.ModelLoadError:
+            return 500, "failed"
+        except fixed.ModelNotReadyError:
+            return 503, "loading"
+        return 200, "ready"
+
+    return _p22(readiness)
+
+
+@wrong("2.2", "every error a 500: loading reported as failed", r"loading: got 500")
+def _():
+    def readiness(holder):
+        if holder.is_ready():
+            return 200, "ready"
+        try:
+            holder.get(timeout_s=0.001)
+        except Exception as error:
+            return 500, f"failed: {error!r} {error.__cause__!r}"
+        return 200, "ready"
+
+    return _p22(readiness)
+
+
+# --- 2.3 · hot reload -----------------------------------------------------------------------
+
+
+def _p23(reloadable):
+    from demos.publication import exercises
+
+    return exercises.check_3(reloadable)
+
+
+@wrong("2.3", "never closes the old model", r"closed 0 times")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model = model
+
+        def predict(self, ids):
+            return self._model.predict(ids)
+
+        def reload(self, new_model):
+            self._model = new_model
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "a lock around predict and reload: requests are served one at a time",
+       r"one at a time")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._lock = model, threading.Lock()
+
+        def predict(self, ids):
+            with self._lock:
+                return self._model.predict(ids)
+
+        def reload(self, new_model):
+            with self._lock:
+                old, self._model = self._model, new_model
+            old.close()
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "closes the old model when the next request arrives", r"still open after")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._old = model, None
+
+        def predict(self, ids):
+            if self._old is not None:
+                self._old.close()
+                self._old = None
+            return self._model.predict(ids)
+
+        def reload(self, new_model):
+            self._old, self._model = self._model, new_model
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "counts requests under a lock, but forgets a busy old model", r"closed 0 times")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._users, self._lock = model, {}, threading.Lock()
+
+        def predict(self, ids):
+            with self._lock:
+                model = self._model
+                self._users[id(model)] = self._users.get(id(model), 0) + 1
+            try:
+                return model.predict(ids)
+            finally:
+                with self._lock:
+                    self._users[id(model)] -= 1
+
+        def reload(self, new_model):
+            with self._lock:
+                old, self._model = self._model, new_model
+                idle = self._users.get(id(old), 0) == 0
+            if idle:
+                old.close()
+
+    return _p23(Reloadable)
