@@ -64,7 +64,7 @@ def _():
     return _p11(Boxed)
 
 
-@wrong("1.1", "a Python float total (float64 by another name)", r"keeps float")
+@wrong("1.1", "a Python float total (float64 by another name)", r"holds a Python float")
 def _():
     class PyFloat(_RunningMeanBase):
         def __init__(self):
@@ -116,7 +116,7 @@ def _():
     return _p11(WrongSign)
 
 
-@wrong("1.1", "the float64 total hidden in a list", r"keeps float")
+@wrong("1.1", "the float64 total hidden in a list", r"holds a Python float")
 def _():
     class Listed(_RunningMeanBase):
         def __init__(self):

@@ -50,16 +50,18 @@ def _floats_kept(value: Any, seen: set[int] | None = None) -> tuple[list[str], i
             return _floats_kept(list(value.flat), seen)
         return [], 0
     if isinstance(value, np.floating | np.complexfloating):
-        return ([] if value.dtype == np.float32 else [str(value.dtype)]), 1
-    if isinstance(value, float | complex | decimal.Decimal | fractions.Fraction):
-        return [type(value).__name__], 1
+        return ([] if value.dtype == np.float32 else [f"a {value.dtype} scalar"]), 1
+    if isinstance(value, float | complex):
+        return [f"a Python {type(value).__name__} (64-bit)"], 1
+    if isinstance(value, decimal.Decimal | fractions.Fraction):
+        return [f"a {type(value).__name__}"], 1
     items: list[Any] = []
     if isinstance(value, dict):
         items = list(value.values())
     elif isinstance(value, list | tuple | set | frozenset | collections.deque):
         items = list(value)
     elif hasattr(value, "__dict__") or hasattr(type(value), "__slots__"):
-        items = _state(value)
+        items = list(_state(value).values())
     wide, count = [], 0
     for item in items:
         w, c = _floats_kept(item, seen)
@@ -68,10 +70,10 @@ def _floats_kept(value: Any, seen: set[int] | None = None) -> tuple[list[str], i
     return wide, count
 
 
-def _state(instance: Any) -> list[Any]:
+def _state(instance: Any) -> dict[str, Any]:
     slots = [n for k in type(instance).__mro__ for n in getattr(k, "__slots__", ())]
-    values = [getattr(instance, n) for n in slots if hasattr(instance, n)]
-    return values + list(getattr(instance, "__dict__", {}).values())
+    found = {n: getattr(instance, n) for n in slots if hasattr(instance, n)}
+    return found | dict(getattr(instance, "__dict__", {}))
 
 
 def _check_state(running_mean_class: type) -> str | None:
@@ -80,14 +82,16 @@ def _check_state(running_mean_class: type) -> str | None:
     batches = _varying_stream()
     for batch in batches[:10]:
         probe.add(batch)
-    wide, early = _floats_kept(_state(probe))
+    early = sum(_floats_kept(value)[1] for value in _state(probe).values())
     for batch in batches[10:100]:
         probe.add(batch)
-    wide_late, late = _floats_kept(_state(probe))
-    wide = sorted(set(wide + wide_late))
+    wide = {name: sorted(set(_floats_kept(value)[0])) for name, value in _state(probe).items()}
+    wide = {name: kinds for name, kinds in wide.items() if kinds}
     if wide:
-        return (f"it keeps {', '.join(wide)}: the accelerator has no float64, keep every float "
-                "in float32")
+        shown = "; ".join(f"{name} holds {', '.join(kinds)}"
+                          for name, kinds in sorted(wide.items()))
+        return f"{shown}: the accelerator has no float64, keep every float in float32"
+    late = sum(_floats_kept(value)[1] for value in _state(probe).values())
     if late > early:
         return (f"it keeps {early} floats after 10 batches and {late} after 100: the state "
                 "must not grow with the stream")
