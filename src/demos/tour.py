@@ -113,8 +113,12 @@ def _check_reentrant_lock(make_lock: Callable[[], Any]) -> Verdict:
     if not outcome.ok:
         return failed("H.1", f"add_many() {_said(outcome.status)}: the thread that holds "
                              "your lock could not take it again")
-    if len(registry) != len(items):
-        return failed("H.1", f"add_many() stored {len(registry)} of {len(items)} items")
+    stored = bounded(len, CHECK_BOUND_S, registry, name="exercise-H.1-len")
+    if not stored.ok:
+        return failed("H.1", "after add_many() returned, len() could not take your lock: "
+                             "release() must give it back")
+    if stored.value != len(items):
+        return failed("H.1", f"add_many() stored {stored.value} of {len(items)} items")
     kept_out = _keeps_a_second_thread_out(lock)
     if kept_out is None:
         return failed("H.1", "a thread that took your lock did not signal that it holds it")

@@ -221,3 +221,19 @@ def _():
                 old.close()
 
     return _p23(Reloadable)
+
+
+@wrong("2.2", "waits half a second for the model before answering", r"wait up to 0.5 s")
+def _():
+    from demos.publication import fixed
+
+    def readiness(holder):
+        try:
+            holder.get(timeout_s=0.5)
+            return 200, "ready"
+        except fixed.ModelLoadError as error:
+            return 500, f"failed: {error.__cause__!r}"
+        except fixed.ModelNotReadyError:
+            return 503, "loading"
+
+    return _p22(readiness)

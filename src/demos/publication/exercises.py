@@ -96,6 +96,38 @@ def _holders() -> tuple[dict[str, Any], threading.Event]:
     return holders, release
 
 
+#: The longest a probe may ask the holder to wait: "is it done?", not "wait until done".
+PROBE_WAIT_S = 0.01
+
+
+class _ProbedHolder:
+    """A holder that notes every wait a probe asks of it (``get``, ``predict``, ``join``).
+
+    A probe that waits, even briefly, is judged by what it asked for, not by a clock.
+    """
+
+    def __init__(self, holder: Any) -> None:
+        self._holder, self.waits = holder, []
+
+    def _asked(self, timeout_s: Any) -> None:
+        self.waits.append(float("inf") if timeout_s is None else timeout_s)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._holder, name)
+
+    def get(self, timeout_s: float = 30.0) -> Any:
+        self._asked(timeout_s)
+        return self._holder.get(timeout_s=timeout_s)
+
+    def predict(self, x: Any, timeout_s: float = 30.0) -> Any:
+        self._asked(timeout_s)
+        return self._holder.predict(x, timeout_s=timeout_s)
+
+    def join(self, timeout_s: float) -> bool:
+        self._asked(timeout_s)
+        return bool(self._holder.join(timeout_s))
+
+
 def check_2(readiness: Callable[[Any], tuple[int, str]]) -> exercises.Verdict:
     """``readiness(holder)`` -> (200, ...) ready, (503, ...) loading, (500, ...) failed."""
 
@@ -104,11 +136,17 @@ def check_2(readiness: Callable[[Any], tuple[int, str]]) -> exercises.Verdict:
         try:
             seen = {}
             for state, holder in holders.items():
-                probe = exercises_bounded(lambda h=holder: readiness(h))
+                probed = _ProbedHolder(holder)
+                probe = exercises_bounded(lambda h=probed: readiness(h))
                 if probe is None:
                     return exercises.failed("2.2", (
                         f"readiness() blocked on a {state} holder for {BOUND_S / 5}s: "
                         "a probe must answer at once"))
+                longest = max(probed.waits, default=0.0)
+                if longest > PROBE_WAIT_S:
+                    return exercises.failed("2.2", (
+                        f"readiness() asked a {state} holder to wait up to {longest} s: a "
+                        f"probe must answer at once (at most {PROBE_WAIT_S} s)"))
                 seen[state] = probe
         finally:
             release.set()
