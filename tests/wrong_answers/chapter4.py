@@ -331,3 +331,43 @@ def _():
         return max(1, -(-cores // request_threads))
 
     return _p44(choose)
+
+
+@wrong("4.1", "the counters in a dict, updated without a lock", r"two threads read stats_\[")
+def _():
+    class InADict(_MeanModelBase):
+        def __init__(self, encoder, max_batch=32):
+            super().__init__(encoder, max_batch)
+            self.stats_ = {"calls": 0, "total_s": 0.0}
+
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            self.stats_["calls"] += 1
+            self.stats_["total_s"] += elapsed
+            return out
+
+        def stats(self):
+            calls = self.stats_["calls"]
+            return SimpleNamespace(calls=calls, mean_s=self.stats_["total_s"] / max(calls, 1))
+
+    return _p41(InADict)
+
+
+@wrong("4.1", "the counters in a list, updated without a lock", r"two threads read totals\[")
+def _():
+    class InAList(_MeanModelBase):
+        def __init__(self, encoder, max_batch=32):
+            super().__init__(encoder, max_batch)
+            self.totals = [0, 0.0]
+
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            self.totals[0] += 1
+            self.totals[1] += elapsed
+            return out
+
+        def stats(self):
+            calls, total_s = self.totals
+            return SimpleNamespace(calls=calls, mean_s=total_s / max(calls, 1))
+
+    return _p41(InAList)

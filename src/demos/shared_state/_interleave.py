@@ -7,8 +7,9 @@ interpreter switches threads between the read and the write is not a check, so
 * every ``session.run`` is followed by a barrier, so all request threads leave the model
   together;
 * the first thread to read a number attribute (``self.calls``, ``self.total_s``, whatever
-  its name) after a run waits, up to ``wait_s``, for a second thread to read the same
-  attribute: unless a lock keeps the second one out, both now hold the same old value;
+  its name, or a number item of a list or dict attribute) after a run waits, up to
+  ``wait_s``, for a second thread to read the same attribute: unless a lock keeps the
+  second one out, both now hold the same old value;
 * every write of a number attribute is compared with what the writing thread last read
   of it: a different current value means another thread wrote in between, and this write
   throws that update away. Those attributes are reported.
@@ -99,6 +100,47 @@ class _After:
         return result
 
 
+class _GatedList(list):  # type: ignore[type-arg]
+    """A list attribute whose number items are gated and compared like attributes."""
+
+    def __init__(self, items: Any, name: str, seen: Interleaver) -> None:
+        super().__init__(items)
+        self._name, self._seen = name, seen
+
+    def __getitem__(self, key: Any) -> Any:
+        value = super().__getitem__(key)
+        if type(value) in _NUMBER:
+            self._seen.read(f"{self._name}[{key!r}]", value)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if isinstance(key, int) and -len(self) <= key < len(self):
+            current = super().__getitem__(key)
+            if type(current) in _NUMBER:
+                self._seen.write(f"{self._name}[{key!r}]", current)
+        super().__setitem__(key, value)
+
+
+class _GatedDict(dict):  # type: ignore[type-arg]
+    """A dict attribute whose number values are gated and compared like attributes."""
+
+    def __init__(self, items: Any, name: str, seen: Interleaver) -> None:
+        super().__init__(items)
+        self._name, self._seen = name, seen
+
+    def __getitem__(self, key: Any) -> Any:
+        value = super().__getitem__(key)
+        if type(value) in _NUMBER:
+            self._seen.read(f"{self._name}[{key!r}]", value)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        current = super().get(key)
+        if type(current) in _NUMBER:
+            self._seen.write(f"{self._name}[{key!r}]", current)
+        super().__setitem__(key, value)
+
+
 def forcing(model_class: type, seen: Interleaver) -> type:
     """``model_class`` with every number attribute's reads gated and writes compared."""
 
@@ -122,6 +164,10 @@ def forcing(model_class: type, seen: Interleaver) -> type:
             return value
 
         def __setattr__(self, name: str, value: Any) -> None:
+            if type(value) is list:
+                value = _GatedList(value, name, seen)
+            elif type(value) is dict:
+                value = _GatedDict(value, name, seen)
             if type(value) in _NUMBER:
                 current = self.__dict__.get(name)
                 if type(current) in _NUMBER:
