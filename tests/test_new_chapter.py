@@ -1,16 +1,20 @@
 """`make chapter` (tools/new_chapter.py) and what adding a chapter must keep true.
 
 CONTRIBUTING.md, "A new chapter": the skeleton passes the contract and notebook tests as it
-is written. The slow test proves it in a temporary copy of the repository, so this working
-tree is never touched.
+is written, and the checklist `make chapter` prints takes it to green. The slow tests prove
+both in a temporary copy of the repository, so this working tree is never touched: the
+last one runs every command of the checklist as printed, after writing the placeholders by
+program, and ends with the front page, workshop and references checks green.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -40,8 +44,14 @@ def _run(args: list[str], cwd: Path, timeout: float = 600, **env: str):
 
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory) -> tuple[Path, str]:
-    """A temporary copy of the repository with a throwaway chapter made by the generator."""
+    """A temporary copy of the repository with a throwaway chapter made by the generator.
+
+    Its ``.venv`` is a link to this one, so the checklist's commands (``.venv/bin/…``,
+    ``make``) run there as printed; ``make`` is told never to remake the install marker
+    (``-o .venv/.installed``), so nothing is ever installed from the copy.
+    """
     copy = scratch.copy_repo(tmp_path_factory.mktemp("new-chapter") / "repo")
+    (copy / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     made = _run([sys.executable, str(copy / "tools" / "new_chapter.py"), NAME, str(NUMBER),
                  "--root", str(copy)], cwd=copy)
     return copy, made.stdout
@@ -97,6 +107,66 @@ def test_the_mutation_check_kills_the_skeleton_and_finds_a_test_that_cannot_see_
         copy / "src" / "demos" / NAME / "broken.py").read_text(), "fixed.py was not restored"
 
 
+def _write_the_placeholders(copy: Path) -> list[str]:
+    """What a contributor does by hand, done by program: every placeholder's text written
+    (here: the marker removed, its description kept), and the prose that counts the
+    chapters brought to the catalogue's count. Returns the files changed."""
+    changed = []
+    marker = re.escape(new_chapter.PLACEHOLDER) + r":? ?"
+    for folder in ("src", "tests", "notebooks", "book"):
+        for path in sorted((copy / folder).rglob("*")):
+            if path.suffix in {".py", ".md", ".ipynb", ".txt"} and path.is_file():
+                text = path.read_text(encoding="utf-8")
+                if re.search(marker, text):
+                    path.write_text(re.sub(marker, "", text), encoding="utf-8")
+                    changed.append(str(path.relative_to(copy)))
+    count = NUMBER_WORDS[len(catalogue.pitfalls()) + 1]  # the copy has one chapter more
+    for name in [*PROSE, "pyproject.toml"]:
+        path = copy / name
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        new = COUNT.sub(lambda m, text=text: m.group(0) if any(
+            p in text[m.end():m.end() + 80] for p in NOT_ABOUT_THE_BOOK) else (
+            count.capitalize() if m.group(1)[0].isupper() else count)
+            + m.group(0)[len(m.group(1)):], text)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(name)
+    return changed
+
+
+@pytest.mark.slow
+def test_the_checklist_takes_a_new_chapter_to_green_in_a_copy(probe):
+    """CONTRIBUTING.md's "A new chapter", step by step, as `make chapter` prints it: after
+    the placeholders are written, every command succeeds as printed, and the front page,
+    workshop, references and count checks are green. Runs last: it changes the copy."""
+    copy, made = probe
+    steps = new_chapter.next_steps(NAME, NUMBER)
+    for step in steps:
+        assert step in made, f"`make chapter` did not print: {step}"
+    changed = _write_the_placeholders(copy)
+    assert "book/workshop.md" in changed and "book/cheatsheet.md" in changed, changed
+    grep, *commands, everything = steps
+    assert everything == "make test"  # the whole suite: this test is part of it
+    found = subprocess.run(grep, shell=True, cwd=copy, capture_output=True, text=True,
+                           timeout=60)
+    assert found.returncode == 1 and not found.stdout, found.stdout  # nothing left
+    took = {}
+    for command in commands:
+        args = shlex.split(command)
+        if args[0] == "make":  # never remake the install marker from a copy
+            args[1:1] = ["-o", ".venv/.installed"]
+        start = time.perf_counter()
+        _run(args, cwd=copy, timeout=900)
+        took[command] = time.perf_counter() - start
+    print("\n".join(f"{s:6.1f} s  {c}" for c, s in took.items()))
+    page = (copy / "book" / "references.md").read_text(encoding="utf-8")
+    assert f"<../notebooks/{NUMBER}_{NAME}>`" in page and "OWNER/REPO/issues/1" in page
+    intro = (copy / "book" / "intro.ipynb").read_text(encoding="utf-8")
+    assert f"{NUMBER}_{NAME}.ipynb" in intro and new_chapter.PLACEHOLDER not in intro
+
+
 def test_the_generator_refuses_a_taken_or_malformed_name_and_number(tmp_path):
     landed = catalogue.pitfalls()[0]
     for name, number, message in [
@@ -131,17 +201,50 @@ def test_toc_and_cheatsheet_entries_go_in_chapter_order(tmp_path):
     assert (tmp_path / "_toc.yml").read_text().count("04_d") == 1
 
 
+def test_the_workshop_section_goes_in_chapter_order_and_its_skip_line_parses(tmp_path):
+    (tmp_path / "book").mkdir()
+    guide = tmp_path / "book" / "workshop.md"
+    guide.write_text("# Guide\n\n## Chapter by chapter\n\n### H (`how_to_read`)\n\nH.\n\n"
+                     "### A (`01_a`)\n\nA.\n\n### C (`03_c`)\n\nC.\n\n## After\n\nEnd.\n")
+    new_chapter.add_to_workshop(tmp_path, "02_b", 2, "B")
+    new_chapter.add_to_workshop(tmp_path, "04_d", 4)
+    new_chapter.add_to_workshop(tmp_path, "04_d", 4)  # idempotent
+    text = guide.read_text()
+    assert text.index("(`01_a`)") < text.index("### B (`02_b`)") < text.index("(`03_c`)")
+    assert text.index("(`03_c`)") < text.index("(`04_d`)") < text.index("## After")
+    assert text.count("(`04_d`)") == 1 and "python -m demos run d`" in text
+    section = text.split("(`04_d`)")[1].split("## After")[0]
+    assert re.search(r"^Skip: 90 minutes, ", section, re.M) and new_chapter.PLACEHOLDER in section
+
+
 def test_no_landed_chapter_still_holds_a_template_placeholder():
-    """The skeleton marks what to write with TODO(template); nothing lands with one."""
-    left = []
+    """The skeleton marks what to write with new_chapter.PLACEHOLDER; nothing lands with
+    one (this file builds the marker, so a clean tree greps empty for it)."""
+    marker = new_chapter.PLACEHOLDER
+    paths = [ROOT / "book" / page for page in ("cheatsheet.md", "workshop.md", "references.md")]
     for pitfall in catalogue.pitfalls():
-        paths = [*(ROOT / "src" / "demos" / pitfall.name).glob("*.py"),
-                 ROOT / "tests" / f"test_{pitfall.name}.py",
-                 ROOT / "notebooks" / f"{pitfall.chapter:02d}_{pitfall.name}.ipynb"]
-        left += [p.relative_to(ROOT) for p in paths
-                 if p.is_file() and new_chapter.PLACEHOLDER in p.read_text(encoding="utf-8")]
-    cheatsheet = (ROOT / "book" / "cheatsheet.md").read_text(encoding="utf-8")
-    assert not left and new_chapter.PLACEHOLDER not in cheatsheet, left
+        paths += [*(ROOT / "src" / "demos" / pitfall.name).glob("*.py"),
+                  ROOT / "tests" / f"test_{pitfall.name}.py",
+                  ROOT / "notebooks" / f"{pitfall.chapter:02d}_{pitfall.name}.ipynb"]
+    left = [str(p.relative_to(ROOT)) for p in paths
+            if p.is_file() and marker in p.read_text(encoding="utf-8")]
+    assert not left, (
+        f"{marker} is left in {left}: write that text (grep -rn '{marker}' src tests "
+        f"notebooks book); book/references.md follows the notebook's Further reading "
+        f"(make notebooks NB=<the notebook>)")
+
+
+def test_contributing_lists_every_command_the_generator_prints_in_the_same_order():
+    """CONTRIBUTING.md's "A new chapter" is the checklist `make chapter` prints."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text.split("## A new chapter", 1)[1].split("\n## ", 1)[0]
+    flat = " ".join(section.replace("\\\n", " ").split())
+    at = 0
+    for step in new_chapter.next_steps("my_pitfall", 7):
+        assert " ".join(step.split()) in flat, f"CONTRIBUTING.md, A new chapter, lacks: {step}"
+        found = flat.find(" ".join(step.split()), at)
+        assert found >= 0, f"CONTRIBUTING.md, A new chapter, lists {step} out of order"
+        at = found + 1
 
 
 NUMBER_WORDS = [
@@ -185,7 +288,10 @@ def test_prose_that_counts_the_chapters_agrees_with_the_catalogue():
     wrong = {path: claims for path, text in texts.items()
              if (claims := [c for c in _claims(text)
                             if NUMBER_WORDS.index(c.split()[0].lower()) != count])}
-    assert not wrong, f"the catalogue has {count} chapters; these say otherwise: {wrong}"
+    assert not wrong, (
+        f"the catalogue has {count} chapters; these say otherwise: {wrong}: write "
+        f"{NUMBER_WORDS[count]!r} in each (in book/intro.ipynb, its markdown; in "
+        f"pyproject.toml, [project] description), then re-execute book/intro.ipynb")
 
 
 def test_the_count_check_sees_the_phrases_it_is_for():

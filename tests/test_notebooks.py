@@ -49,8 +49,9 @@ def test_first_code_cell_is_the_colab_setup_hidden_from_the_site(path):
 def test_notebook_is_stored_executed_in_order_without_stray_errors(path):
     cells = [c for c in code_cells(load(path)) if source(c).strip()]
     counts = [c["execution_count"] for c in cells]
-    assert None not in counts, "run `make notebooks`: some cells were never executed"
-    assert counts == sorted(counts), "cells were executed out of order"
+    rerun = f"re-execute it: make notebooks NB={path.relative_to(ROOT)}"
+    assert None not in counts, f"some cells were never executed: {rerun}"
+    assert counts == sorted(counts), f"cells were executed out of order: {rerun}"
     for cell in cells:
         errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
         if errors:
@@ -59,7 +60,9 @@ def test_notebook_is_stored_executed_in_order_without_stray_errors(path):
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_notebook_is_in_the_table_of_contents(path):
-    assert f"notebooks/{path.stem}" in toc_files()
+    assert f"notebooks/{path.stem}" in toc_files(), (
+        f"_toc.yml must list `- file: notebooks/{path.stem}` (chapters under \"The pitfalls\", "
+        f"in chapter order; `make chapter` adds it)")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
@@ -106,7 +109,8 @@ def test_notebook_is_normalised_setup_and_solutions_collapsed_no_widget_state(pa
         sys.path.pop(0)
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
-    assert nbformat.writes(normalise(nb)) == before, "run `make notebooks` (it normalises)"
+    assert nbformat.writes(normalise(nb)) == before, (
+        f"not normalised: make notebooks NB={path.relative_to(ROOT)} (it normalises)")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
@@ -165,3 +169,51 @@ def test_every_stub_is_stored_failing_and_every_solution_passing(path):
     for ex in _exercises(load(path)):
         assert " — not yet: " in _text_output(ex["exercise-check"]), ex["heading"]
         assert " — passed: " in _text_output(ex["solution"]), ex["heading"]
+
+
+#: book/intro.ipynb runs every landed chapter and lists each one's symptom from the cheat sheet.
+FRONT_PAGE = ROOT / "book" / "intro.ipynb"
+#: The template's placeholder, built so that this file does not contain it (a clean tree greps
+#: empty for it, CONTRIBUTING.md "A new chapter").
+PLACEHOLDER = "TODO" + "(template)"
+
+
+def _stored_text(path) -> str:
+    """Every text a notebook's outputs store (streams, text/plain, text/markdown)."""
+    parts = []
+    for cell in code_cells(load(path)):
+        for o in cell["outputs"]:
+            if o["output_type"] == "stream":
+                parts.append("".join(o["text"]))
+            for kind in ("text/plain", "text/markdown"):
+                parts.append("".join(o.get("data", {}).get(kind, "")))
+    return "\n".join(parts)
+
+
+def test_the_front_page_stores_a_run_of_every_chapter_in_the_catalogue():
+    """A new chapter makes the front page's stored grid and list stale; nbval would only say
+    "Cell outputs differ". This says what to do, in seconds."""
+    from demos import catalogue
+
+    expected = {f"{p.chapter:02d}_{p.name}" for p in catalogue.pitfalls()}
+    text = _stored_text(FRONT_PAGE)
+    linked = set(re.findall(r"notebooks/(\d\d_\w+)\.ipynb", text))
+    totals = {int(t) for t in re.findall(r"\bin \d+ of (\d+) chapters\b", text)}
+    assert linked or totals, "book/intro.ipynb's outputs name no chapter and no count: " \
+                             "update this test to what the front page shows"
+    todo = ("re-execute book/intro.ipynb (make notebooks NB=book/intro.ipynb) after the new "
+            "chapter's cheat-sheet block is filled in, then check it with strict nbval")
+    if linked:
+        assert linked == expected, (f"book/intro.ipynb's stored run shows {sorted(linked)}, "
+                                    f"the catalogue has {sorted(expected)}: {todo}")
+    assert totals <= {len(expected)}, (f"book/intro.ipynb's stored run counts {sorted(totals)} "
+                                       f"chapters, the catalogue has {len(expected)}: {todo}")
+
+
+def test_the_front_page_stores_no_template_placeholder():
+    """Re-executed before the cheat sheet is filled in, the front page stores its placeholder
+    symptom in an output nbval does not compare."""
+    assert PLACEHOLDER not in _stored_text(FRONT_PAGE), (
+        f"book/intro.ipynb's outputs hold {PLACEHOLDER} text (from book/cheatsheet.md): replace "
+        f"it in the cheat sheet, then re-execute book/intro.ipynb "
+        f"(make notebooks NB=book/intro.ipynb)")

@@ -203,6 +203,23 @@ def test_float32_running_mean_drifts_and_float64_running_mean_does_not(n, batch)
     assert means[fixed] == exact
 
 
+def test_fixed_running_mean_sums_each_batch_in_float64_where_values_cancel():
+    # Values of +-10,000 around a mean of 0.01: the exact batch sums are tiny beside the values.
+    batches = curves.cancelling_batches(batches=100, size=10_000, seed=30)
+    count = sum(b.size for b in batches)
+    exact_total = math.fsum(np.concatenate(batches).tolist())
+    exact = exact_total / count
+    # The data can tell: summing each batch in float32 (a float64 total kept) misses the budget.
+    per_batch32 = math.fsum(float(b.sum(dtype=np.float32)) for b in batches)
+    assert abs(per_batch32 - exact_total) / abs(exact_total) > 10 * scenario.ACCUMULATE_RTOL
+    mean = fixed.RunningMean()
+    for batch in batches:
+        mean.add(batch)
+    assert mean.count == count
+    assert abs(float(mean.mean()) - exact) / abs(exact) <= scenario.ACCUMULATE_RTOL
+    assert abs(float(mean.total()) - exact_total) / abs(exact_total) <= scenario.ACCUMULATE_RTOL
+
+
 def test_fixed_running_mean_of_nothing_raises():
     message = r"^mean needs at least 1 value, got 0: call add\(\) first$"
     with pytest.raises(ValueError, match=message):

@@ -175,9 +175,16 @@ def test_the_measured_run_times_are_not_older_than_the_notebooks():
     stale = [p.name for p in notebooks()
              if data["notebooks"].get(p.name, {}).get("sources_sha256")
              != measure_notebooks.sources_sha256(nbformat.read(p, as_version=4))]
-    assert not stale, f"re-measure: python tools/measure_notebooks.py {' '.join(stale)}"
+    assert not stale, (
+        f"book/data/notebook_times.json has no measurement of {', '.join(stale)} as it is "
+        f"now (new, or its code changed): re-measure on a "
+        f"quiet machine with `.venv/bin/python tools/measure_notebooks.py "
+        f"{' '.join(f'notebooks/{name}' for name in stale)}` and commit "
+        f"book/data/notebook_times.json and book/_generated/notebook_times.md")
     table = measure_notebooks.TABLE.read_text()
-    assert table == measure_notebooks.render_table(data), "the table is not the data's"
+    assert table == measure_notebooks.render_table(data), (
+        "book/_generated/notebook_times.md is not the table of book/data/notebook_times.json: "
+        "re-run `.venv/bin/python tools/measure_notebooks.py NOTEBOOK` (it writes both)")
     assert "{include} _generated/notebook_times.md" in workshop.GUIDE.read_text()
 
 
@@ -199,10 +206,76 @@ def _guide_skips() -> dict[str, list[str]]:
 def test_every_section_the_guide_says_to_skip_exists_in_its_notebook():
     """The chapters change: the plans must name sections the notebooks still have."""
     skips = _guide_skips()
-    assert set(skips) == {p.stem for p in notebooks()}, sorted(skips)
+    stems = {p.stem for p in notebooks()}
+    missing, extra = sorted(stems - set(skips)), sorted(set(skips) - stems)
+    assert not missing, (
+        f"book/workshop.md has no section for {missing}: add one under \"## Chapter by "
+        f"chapter\", in chapter order, headed `### <the notebook's title> (`<stem>`)` with "
+        f"a line `Skip: 90 minutes, \"<section>\" …; half day, …; full day, …` (quoted "
+        f"names are the notebook's `##`/`###` headings); `make chapter` writes one")
+    assert not extra, (f"book/workshop.md has sections for notebooks that do not exist: "
+                       f"{extra}; rename or remove them")
     for stem, names in skips.items():
         nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
         headings = [line.lstrip("#").strip() for c in nb.cells if c.cell_type == "markdown"
                     for line in c.source.splitlines() if re.match(r"^#{2,3} ", line)]
         missing = [n for n in set(names) if not any(h.startswith(n) for h in headings)]
-        assert not missing, f"{stem}: the guide skips sections it no longer has: {missing}"
+        assert not missing, (
+            f"book/workshop.md, section {stem}: its Skip: line names sections "
+            f"notebooks/{stem}.ipynb does not have: {missing}; quote the notebook's `##` or "
+            f"`###` headings as they are")
+
+
+def test_measure_notebooks_takes_a_notebook_with_or_without_its_folder_from_anywhere(
+        tmp_path, monkeypatch):
+    """The command test_workshop prints (`notebooks/NN_x.ipynb`) and the bare name both work."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import measure_notebooks
+    finally:
+        sys.path.pop(0)
+    path = notebooks()[0]
+    monkeypatch.chdir(tmp_path)
+    for given in (f"notebooks/{path.name}", path.name, path.stem, str(path)):
+        assert measure_notebooks.resolve(given) == path.resolve(), given
+    with pytest.raises(ValueError, match=r"^NOTEBOOK must be a notebook in notebooks/ \(.*\), "
+                                         r"got 'nope\.ipynb'$"):
+        measure_notebooks.resolve("nope.ipynb")
+    assert measure_notebooks.main(["nope.ipynb"]) == 2
+
+
+def _plans() -> dict[str, list[tuple[str, int]]]:
+    """{plan: [(row, minutes)]} from book/workshop.md's tables headed `| <plan> | minutes |`."""
+    plans: dict[str, list[tuple[str, int]]] = {}
+    current = None
+    for line in workshop.GUIDE.read_text(encoding="utf-8").splitlines():
+        head = re.match(r"^\| ([^|]+?) \| minutes \|$", line)
+        if head:
+            current = plans.setdefault(head.group(1), [])
+            continue
+        row = re.match(r"^\| (.+?) \| \**(\d+)\** \|$", line)
+        if current is not None and row:
+            current.append((row.group(1).strip("* "), int(row.group(2))))
+        elif current is not None and not line.startswith("|"):
+            current = None
+    return plans
+
+
+def test_every_workshop_plan_adds_up_to_its_slot_with_slack():
+    slots = {"90 minutes": 90, "half a day": 210, "a full day": 480}
+    plans = _plans()
+    assert set(plans) == set(slots), sorted(plans)
+    for plan, rows in plans.items():
+        *parts, (last, total) = rows
+        assert last == "total", (plan, last)
+        assert sum(m for _, m in parts) == total == slots[plan], (plan, parts, total)
+        assert dict(parts).get("slack", 0) >= 10, f"{plan}: no slack"
+    assert "break" in dict(plans["half a day"]), "half a day needs a break"
+
+
+def test_the_guide_states_the_sum_of_all_exercises_that_its_table_gives():
+    text = workshop.GUIDE.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `\w+` \| (\d+) min \| (\d+) min \|$", text, re.M)
+    assert len(rows) == len(notebooks())
+    total = sum(int(every) for _, every in rows)
+    assert f"add up to {total} minutes" in text

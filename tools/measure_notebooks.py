@@ -1,6 +1,9 @@
 """Time every notebook top to bottom with nbclient; write the data and the guide's table.
 
-    python tools/measure_notebooks.py [NOTEBOOK ...]
+    .venv/bin/python tools/measure_notebooks.py [NOTEBOOK ...]
+
+A NOTEBOOK is a path (``notebooks/03_batching.ipynb``) or a name in ``notebooks/``
+(``03_batching.ipynb``, ``03_batching``), from any working directory.
 
 writes
 
@@ -77,6 +80,20 @@ def measure(path: Path, timeout_s: int = 600) -> dict:
     return entry
 
 
+def resolve(name: str | Path) -> Path:
+    """The notebook a command line names: a path as given, else one in ``notebooks/``
+    (with or without ``.ipynb``). Refuses a name that is neither (ValueError)."""
+    given = Path(name)
+    candidates = [given, ROOT / given, ROOT / "notebooks" / given.name]
+    if given.suffix != ".ipynb":
+        candidates += [c.with_name(c.name + ".ipynb") for c in candidates]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    known = ", ".join(p.name for p in sorted((ROOT / "notebooks").glob("*.ipynb")))
+    raise ValueError(f"NOTEBOOK must be a notebook in notebooks/ ({known}), got {str(name)!r}")
+
+
 def _cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
@@ -108,7 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    try:
+        paths = [resolve(p) for p in args.notebooks]
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    paths = paths or sorted((ROOT / "notebooks").glob("*.ipynb"))
     data = json.loads(DATA.read_text()) if DATA.is_file() and args.notebooks else {}
     notebooks = dict(data.get("notebooks", {}))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0

@@ -10,10 +10,15 @@ creates, from ``tools/chapter_template/``:
 * ``tests/test_NAME.py``: broken manifests, fixed holds, bad input named, exercises checked;
 * ``notebooks/NN_NAME.ipynb``: every notebook rule of CONTRIBUTING.md met with
   placeholders, stored executed (nbclient) and normalised (tools/normalise_notebooks.py);
-* the ``_toc.yml`` entry (under "The pitfalls") and the ``book/cheatsheet.md`` block.
+* the ``_toc.yml`` entry (under "The pitfalls"), the ``book/cheatsheet.md`` block, the
+  ``book/workshop.md`` section (``### Title (`NN_NAME`)`` with a ``Skip:`` line) and
+  ``book/references.md`` rewritten by ``tools/references.py`` (the notebook's "Further
+  reading" is the chapter's entry there).
 
-Every placeholder says ``TODO(template)``; ``grep -rn "TODO(template)"`` lists what is left
-to write, and ``tests/test_new_chapter.py`` refuses a landed chapter that still has one.
+Every placeholder says ``TODO(template)``; ``grep -rn "TODO(template)" src tests notebooks
+book`` lists what is left to write, and ``tests/test_new_chapter.py`` refuses a landed
+chapter that still has one. It then prints :func:`next_steps`, the commands that take the
+chapter to green, which CONTRIBUTING.md's "A new chapter" lists too.
 """
 
 from __future__ import annotations
@@ -155,6 +160,44 @@ def add_to_cheatsheet(root: Path, notebook: str, number: int, title: str = "") -
     sheet.write_text(text, encoding="utf-8")
 
 
+def add_to_workshop(root: Path, notebook: str, number: int, title: str = "") -> None:
+    """Add the chapter's section to the facilitator guide (book/workshop.md), in chapter
+    order: ``### Title (`NN_name`)`` with objectives, a ``Skip:`` line (the sections to skip
+    in each plan, quoted as the notebook heads them; tests/test_workshop.py checks them), the
+    terminal fallback and a question. Nothing happens when the section is there already."""
+    guide = root / "book" / "workshop.md"
+    text = guide.read_text(encoding="utf-8")
+    if f"(`{notebook}`)" in text:
+        return
+    name = notebook.split("_", 1)[1]
+    title = title or f"{PLACEHOLDER}: chapter {number}"
+    block = (f"### {title} (`{notebook}`)\n\n"
+             f"Objectives: {PLACEHOLDER}: what a participant can do after this chapter.\n"
+             f"Skip: 90 minutes, the whole chapter; half day, nothing; full day, nothing "
+             f"({PLACEHOLDER}: quote the sections to skip as the notebook heads them, e.g. "
+             f"\"Why\").\n"
+             f"Terminal: `python -m demos run {name}`\n\n"
+             f"**Q.** {PLACEHOLDER}: a question participants ask. **A.** {PLACEHOLDER}: "
+             f"the answer.\n\n")
+    sections = list(re.finditer(r"^### .*\(`(\w+)`\)\s*$", text, re.M))
+    chapters = [m for m in sections if re.match(r"\d\d_", m.group(1))]
+    later = [m for m in chapters if int(m.group(1)[:2]) > number]
+    if later:
+        at = later[0].start()
+    elif sections:
+        last = (chapters or sections)[-1]
+        after = re.compile(r"^#{1,3} ", re.M).search(text, last.end())
+        at = after.start() if after else len(text)
+    else:
+        raise ValueError("book/workshop.md must have chapter sections headed "
+                         "`### Title (`NN_name`)`, got none")
+    if at == len(text):
+        text = text.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
+    else:
+        text = text[:at] + block + text[at:]
+    guide.write_text(text, encoding="utf-8")
+
+
 def create(root: Path, name: str, number: int, title: str | None = None, *,
            run: bool = True) -> list[Path]:
     """Write the chapter into the repository at ``root``; return the files written."""
@@ -185,8 +228,70 @@ def create(root: Path, name: str, number: int, title: str | None = None, *,
     written.append(path)
     add_to_toc(root, notebook)
     add_to_cheatsheet(root, notebook, number, title)
-    written += [root / "_toc.yml", root / "book" / "cheatsheet.md"]
+    add_to_workshop(root, notebook, number, title)
+    written += [root / "_toc.yml", root / "book" / "cheatsheet.md", root / "book" / "workshop.md"]
+    if (root / "tools" / "references.py").is_file():
+        sys.path.insert(0, str(root / "tools"))
+        try:
+            import references
+        finally:
+            sys.path.pop(0)
+        (root / references.PAGE).write_text(references.render(root), encoding="utf-8")
+        written.append(root / references.PAGE)
     return written
+
+
+NBVAL = ("--nbval --nbval-current-env --nbval-sanitize-with=tests/sanitize.cfg "
+         "-p no:cacheprovider")
+
+
+def next_steps(name: str, number: int) -> list[str]:
+    """The commands that take a new chapter to green, in order, targeted ones first.
+
+    CONTRIBUTING.md's "A new chapter" is this list (a test checks that it quotes each one);
+    tests/test_new_chapter.py runs it on a throwaway chapter in a temporary copy.
+    """
+    notebook = f"notebooks/{number:02d}_{name}.ipynb"
+    return [
+        f"grep -rn '{PLACEHOLDER}' src tests notebooks book",
+        f"make notebooks NB={notebook}",
+        f'.venv/bin/pytest tests/test_{name}.py tests/test_contract.py tests/test_notebooks.py '
+        f'-k {name} -o addopts="-p no:cacheprovider"',
+        f".venv/bin/pytest {NBVAL} {notebook}",
+        "make notebooks NB=book/intro.ipynb",
+        f".venv/bin/pytest {NBVAL} book/intro.ipynb",
+        f".venv/bin/python -m demos run {name}",
+        f".venv/bin/python tools/mutants.py --reverse {name}",
+        f".venv/bin/python tools/measure_notebooks.py {notebook}",
+        ".venv/bin/pytest tests/test_notebooks.py tests/test_workshop.py "
+        'tests/test_references.py tests/test_new_chapter.py -m "not slow" '
+        '-o addopts="-p no:cacheprovider"',
+        "make test",
+    ]
+
+
+def next_message(name: str, number: int) -> str:
+    steps = next_steps(name, number)
+    why = [
+        f"replace every {PLACEHOLDER}: the package, the tests, the notebook (its Further "
+        "reading becomes book/references.md), the cheat-sheet block and the workshop "
+        "section (its Skip: line quotes the notebook's headings); count the chapters in "
+        "README.md, book/intro.ipynb, pyproject.toml and src/demos/__init__.py",
+        "re-execute the chapter (also rewrites book/references.md)",
+        "the chapter's unit tests and its contract and notebook tests",
+        "strict nbval on the chapter",
+        "re-execute the front page, after the cheat sheet is filled in",
+        "strict nbval on the front page",
+        "broken vs fixed from the terminal",
+        "its fixed tests must fail on broken.py, its broken tests on fixed.py",
+        "the workshop timing, on a quiet machine",
+        "the book-wide checks: front page, workshop guide, references, counts",
+        "everything (minutes)",
+    ]
+    lines = ["Next (CONTRIBUTING.md, \"A new chapter\"):"]
+    for i, (step, reason) in enumerate(zip(steps, why, strict=True), 1):
+        lines.append(f"{i:2d}. {reason}:\n      {step}")
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -208,9 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = args.root.resolve()
     for path in written:
         print(f"wrote {path.relative_to(root)}")
-    print(f"Next: replace every {PLACEHOLDER} (grep -rn '{PLACEHOLDER}' src tests notebooks "
-          f"book), then `make notebooks NB=notebooks/{args.number:02d}_{args.name}.ipynb` "
-          f"and `make test`.")
+    print(next_message(args.name, args.number))
     return 0
 
 

@@ -11,7 +11,8 @@ shape broadcasts, and outputs unpacked by position come back swapped.
 The file is part of the contract too: its IR version, opsets and operators say which
 onnxruntime can read it, and a tokenizer.json's types and fields say which tokenizers can.
 A runtime older than the writer refuses it in its own words (a C++ signature, serde's
-"untagged enum") or, for an unknown tokenizer.json field, ignores it without a word.
+"untagged enum") or, for an unknown field inside a tokenizer.json component, ignores it
+without a word.
 
 The fix reads the contract from the session once, prints it, and checks every feed
 against it before the run, raising its own ContractError; outputs are asked for by name,

@@ -3,7 +3,8 @@
 Every name and array goes to ``session.run`` as given, so onnxruntime is the only check,
 and outputs are asked for with ``None`` (all of them, in graph order) and paired with the
 names the caller expects by position. Models and tokenizer files are opened as they come,
-so a file written by a newer exporter meets the runtime's own load error, or none.
+so a file written by a newer exporter meets the runtime's own load error, or none (an
+unknown field inside a tokenizer.json component is dropped without a word).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def open_session(model: bytes) -> ort.InferenceSession:
 
 def open_tokenizer(text: str) -> tokenizers.Tokenizer:
     """The tokenizer described by ``text``, the contents of a tokenizer.json."""
-    # PITFALL: an unknown type fails in serde's words; an unknown field is dropped silently
+    # PITFALL: an unknown type fails in serde's words; a component's unknown field is dropped
     return tokenizers.Tokenizer.from_str(text)
 
 

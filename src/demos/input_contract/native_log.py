@@ -1,8 +1,10 @@
 """Catch what onnxruntime writes to the process's stderr (file descriptor 2), as text.
 
-onnxruntime's C++ logger writes straight to fd 2, past Python's ``sys.stderr``, so a
-notebook never shows it and ``contextlib.redirect_stderr`` cannot catch it. This swaps
-fd 2 for a temporary file for the duration of a ``with`` block.
+onnxruntime's C++ logger writes straight to fd 2, past Python's ``sys.stderr``: Python's
+``warnings`` and ``logging`` never see it and ``contextlib.redirect_stderr`` cannot catch it
+(a Jupyter kernel, ipykernel, forwards fd 2 into the cell's output, with its timestamp and
+colour codes). This swaps fd 2 for a temporary file for the duration of a ``with`` block,
+so that a cell or a test can print or check what was written.
 """
 
 from __future__ import annotations

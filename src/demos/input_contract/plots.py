@@ -1,7 +1,8 @@
 """The chapter's figures: which mistake ended how, and what the silent ones cost.
 
 Colours come from :mod:`demos.plotting`'s roles only: a series labelled ``"broken: …"``
-takes the broken family, ``"reference: …"`` the reference colour.
+takes the broken family, ``"reference: …"`` the reference colour; each verdict of the grid
+takes the family of the side that reaches it (:data:`VERDICT_COLOURS`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from demos.input_contract.scenario import Attempt
 
 __all__ = ["VERDICT_COLOURS", "padding_costs", "silent_mistakes", "verdict_grid"]
 
-#: Silent is the worst (vermillion), an unclear error next (a lighter broken shade); the
-#: contract's own clear error or a correct result is what we want (blue, a lighter fixed
-#: shade); an error onnxruntime raised that names the problem is acceptable, not ours
-#: (the lightest fixed shade).
-VERDICT_COLOURS = {"silent wrong": plotting.BROKEN, "unclear error": plotting.FAMILIES["broken"][1],
-                   "named by runtime": plotting.FAMILIES["fixed"][3],
-                   "clear error": plotting.FIXED, "correct": plotting.FAMILIES["fixed"][1]}
-_DARK_INK = {"unclear error", "named by runtime"}
+#: A verdict's colour says whose outcome it is. What onnxruntime alone leads to is the
+#: broken family: silent (vermillion), an error that leaves out a fact (orange), an error in
+#: the runtime's words that names every fact (the lightest vermillion: acceptable, and still
+#: not the contract's). The contract's own clear error and a correct result are the fixed
+#: family (blue, light blue). Shades come from :mod:`demos.plotting`'s roles, by label.
+VERDICT_COLOURS = {
+    verdict: plotting.colour_for(f"{role}: {verdict}", shade)
+    for verdict, role, shade in (("silent wrong", "broken", 0), ("unclear error", "broken", 1),
+                                 ("named by runtime", "broken", 3),
+                                 ("clear error", "fixed", 0), ("correct", "fixed", 1))
+}
+_DARK_INK = {"unclear error", "named by runtime", "correct"}
 
 
 def verdict_grid(results: Mapping[str, Sequence[Attempt]], *,

@@ -4,7 +4,8 @@ A model carries the versions it was written for: an IR version (the file format)
 per operator domain it imports, and the operators it uses. A ``tokenizer.json`` carries a
 format version and the type of each component (model, normalizer, pre-tokenizer, ...). A
 runtime older than the writer refuses such a file at load time, in its own words, or, for a
-``tokenizer.json`` field it does not know, ignores it without a word.
+field it does not know inside a ``tokenizer.json`` component (the model, the normalizer, ...),
+ignores it without a word (an unknown top-level key is refused, in serde's words).
 
 onnxruntime has no Python call that says which IR version it reads (onnxruntime#14932), so
 :func:`max_ir_version` and :func:`max_opset` *observe* it: they load tiny models of rising

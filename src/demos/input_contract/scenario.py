@@ -5,11 +5,13 @@ mistake a real caller makes in a correct call; a *load* case opens a file writte
 newer runtime than the one installed with the implementation's ``open_session`` or
 ``open_tokenizer``. The outcome is one of:
 
-* ``"clear error"``: the contract's own error (a ``ContractError``) raised before the run,
-  whose message names what a reader needs to fix it;
-* ``"named by runtime"``: onnxruntime (or tokenizers) raised, naming the problem, but not
-  through the contract: its words, its exception type, possibly after the run started;
-* ``"unclear error"``: it raised, but the message does not name the problem;
+* ``"clear error"``: the contract's own error (a ``ContractError``), whose message names
+  every fact the case declares (:mod:`demos.input_contract.facts`);
+* ``"named by runtime"``: onnxruntime (or tokenizers) raised, and its message names every
+  fact too, but not through the contract: its words, its exception type, possibly after
+  the run started;
+* ``"unclear error"``: it raised, but the message leaves out a fact (which input or field,
+  the expected or the received value, a version);
 * ``"silent wrong"``: it returned, and the result differs from the right one (for a load
   case: it opened a file it cannot fully read);
 * ``"correct"``: it returned the right result anyway (a fixed contract asks by name).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -31,6 +34,7 @@ from demos import knobs
 from demos.harness import bounded
 from demos.input_contract import broken, fixed, graphs
 from demos.input_contract.cases import CASES, FEED_CASES, LOAD_CASES, LoadCase
+from demos.input_contract.facts import Fact, facts_named
 from demos.input_contract.native_log import capture_native_stderr
 from demos.input_contract.signature import ContractError
 from demos.report import Report
@@ -56,6 +60,7 @@ class Attempt:
     message: str  # the error's text, or "" when it returned
     max_abs_diff: float  # between returned and right outputs; nan when it raised
     native_log: str = ""  # what onnxruntime's C++ logger wrote to stderr meanwhile
+    facts: tuple[tuple[Fact, bool], ...] = ()  # what a clear error names; was it named
 
 
 @functools.cache
@@ -83,14 +88,21 @@ def _setup(model: str, which: str) -> tuple[Any, dict[str, Any]]:
     return graphs.session(getattr(graphs, which)()), arrays
 
 
-def verdict_of(error: BaseException, must_name: tuple[str, ...],
+def verdict_of(error: BaseException, facts: Sequence[Fact],
                own: type[BaseException] = ContractError) -> str:
-    """How clear an error is: the contract's own type *and* every fragment named is a
-    "clear error"; another type naming every fragment was "named by runtime"."""
-    message = str(error)
-    if not all(fragment in message for fragment in must_name):
+    """How clear an error is, by the facts it names: every fact named, by the contract's own
+    type, is a "clear error"; by another type, "named by runtime"; a fact missing (or no
+    fact to name: the case wanted a result) is an "unclear error"."""
+    named = facts_named(str(error), facts)
+    if not named or not all(found for _, found in named):
         return "unclear error"
     return "clear error" if isinstance(error, own) else "named by runtime"
+
+
+def _raised(case: str, error: BaseException, facts: Sequence[Fact],
+            own: type[BaseException], log: str) -> Attempt:
+    return Attempt(case, verdict_of(error, facts, own), str(error).strip(), float("nan"), log,
+                   facts_named(str(error), facts))
 
 
 def attempt(impl: ModuleType, case: str, *, model: str = "real",
@@ -109,9 +121,7 @@ def attempt(impl: ModuleType, case: str, *, model: str = "real",
         with capture_native_stderr() as log:
             outcome = bounded(opener, timeout_s, data, name=f"input-contract-{case}")
         if outcome.status == "raised":
-            message = str(outcome.error).strip()
-            return Attempt(case, verdict_of(outcome.error, spec.must_name(), own), message,
-                           float("nan"), log.text)
+            return _raised(case, outcome.error, spec.facts(), own, log.text)
         outcome.unwrap()
         return Attempt(case, "silent wrong", "", float("nan"), log.text)
     session, right = _setup(model, spec.model)
@@ -123,9 +133,7 @@ def attempt(impl: ModuleType, case: str, *, model: str = "real",
         outcome = bounded(contract.run, timeout_s, arrays, outputs,
                           use_defaults=use_defaults, name=f"input-contract-{case}")
     if outcome.status == "raised":
-        message = str(outcome.error).strip()
-        return Attempt(case, verdict_of(outcome.error, spec.must_name, own), message,
-                       float("nan"), log.text)
+        return _raised(case, outcome.error, spec.facts(right, arrays), own, log.text)
     got = outcome.unwrap()
     diff = max(float(np.max(np.abs(got[k] - expected[k]))) if got[k].shape == expected[k].shape
                else float("inf") for k in names)
@@ -154,7 +162,8 @@ def run(impl: ModuleType, *, case: str = "all", model: str = "real",
     counts = {v: sum(a.verdict == v for a in attempts) for v in VERDICTS}
     if case in groups:
         headline = (f"{counts['silent wrong']} of {len(attempts)} mistakes went silent, "
-                    f"{counts['unclear error']} raised errors that do not name the problem")
+                    f"{counts['unclear error']} raised errors that do not name the input, field "
+                    f"or values at fault")
         metrics: dict[str, Any] = {a.case: a.verdict for a in attempts}
     else:
         only = attempts[0]

@@ -4,6 +4,13 @@
 must feed), ``get_overridable_initializers()`` (what you *may* feed, and what silently
 keeps its default when you do not) and ``get_outputs()`` (what comes back, in graph
 order). :class:`Signature` prints the answers as a table.
+
+An initializer that is also a graph input is a default the caller may override from IR
+version 4 on; before IR 4 the format required every weight to be listed among the inputs,
+and onnxruntime reads those as constants, listing them in neither ``get_inputs()`` nor
+``get_overridable_initializers()``. So the signature of an old model holds no defaults, and
+a contract built on it neither asks for its weights nor refuses to run without them
+(tested on an IR 3 model built with ``onnx.helper``).
 """
 
 from __future__ import annotations

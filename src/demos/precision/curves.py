@@ -8,7 +8,8 @@ import ml_dtypes  # also registers "bfloat16" as a numpy dtype name
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["accumulation_error", "distinct_integers", "overflow_threshold", "roundtrip_error"]
+__all__ = ["accumulation_error", "cancelling_batches", "distinct_integers", "overflow_threshold",
+           "roundtrip_error"]
 
 Floats = npt.NDArray[np.float64]
 
@@ -77,3 +78,23 @@ def accumulation_error(lengths: Sequence[int], value: float = 0.1) -> dict[str, 
         rows["float32 pairwise (np.sum)"].append(abs(pairwise - truth) / truth)
         rows["float64 running sum"].append(abs(float(running64[n - 1]) - truth) / truth)
     return {k: np.array(v) for k, v in rows.items()}
+
+
+def cancelling_batches(
+    batches: int = 100, size: int = 10_000, mean: float = 0.01, swing: float = 1e4,
+    seed: int = 0,
+) -> list[npt.NDArray[np.float32]]:
+    """Seeded float32 batches whose values cancel, e.g. a day of signed score changes.
+
+    Each batch holds ``size // 2`` normal values of scale ``swing`` and their negations,
+    shuffled, each shifted by ``mean``: the batch's exact sum (about ``mean * size``) is tiny
+    beside its values. A float32 sum of one batch rounds its partial sums to their own ulp,
+    about ``swing * 1e-7``, and loses the digits the true sum is made of; a float64 sum keeps
+    them. This is the data that tells a float64 per-batch sum from a float32 one.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(batches):
+        half = rng.normal(0.0, swing, size // 2)
+        out.append((rng.permutation(np.concatenate([half, -half])) + mean).astype(np.float32))
+    return out

@@ -140,11 +140,14 @@ def _fork_anytime(tokenizer, trials: int, child_bound_s: float = 0.5) -> None:
     import random
 
     rng, hung = random.Random(0), 0
+    start = time.perf_counter()
+    tokenizer.encode_batch([_TEXT] * 100)
+    batch_s = time.perf_counter() - start  # on this machine: a fixed range would decide it
     for _ in range(trials):
         thread = threading.Thread(target=lambda: tokenizer.encode_batch([_TEXT] * 100),
                                   name="probe-batch", daemon=True)
         thread.start()
-        time.sleep(rng.uniform(0.0, 0.1))  # sometimes inside the batch, sometimes after it
+        time.sleep(rng.uniform(0.0, 2 * batch_s))  # sometimes inside the batch, sometimes after
         pid = os.fork()
         if pid == 0:
             _attempt(lambda: tokenizer.enable_truncation(16))  # returned or raised: not hung

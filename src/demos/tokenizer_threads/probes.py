@@ -163,7 +163,7 @@ def fork_anytime_rate(tokenizer_json: str, trials: int = 8) -> tuple[int, int]:
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise ValueError(f"trials must be an int >= 1, got {trials!r}")
     (result,) = run_probes(["fork_anytime_configure"], tokenizer_json,
-                           timeout_s=10.0 + trials, module=str(trials))
+                           timeout_s=10.0 + 3 * trials, module=str(trials))
     if result.status != "ok" or not result.outcomes:
         raise RuntimeError(f"the probe {result.status}: {result.output[-200:]}")
     hung = int(result.outcomes[0].split()[0])

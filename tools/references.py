@@ -1,0 +1,143 @@
+"""Write book/references.md from the chapters' own "Further reading" cells.
+
+    .venv/bin/python tools/references.py          # write book/references.md
+    .venv/bin/python tools/references.py --check  # exit 1 if it is not what this writes
+
+One home for every reading list: a chapter cites its threads in its notebook, under
+``## Further reading``, and the references page collects those lists in the order of
+``_toc.yml``, after the libraries the whole book uses. ``make notebooks`` runs this, and
+``tests/test_references.py`` fails while the committed page differs from what it writes,
+so a chapter's references are edited in its notebook only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = Path("book") / "references.md"
+HEADING = "## Further reading"
+
+HEAD = """\
+(references)=
+# References
+
+<!-- Written by tools/references.py from each chapter's "Further reading" cell: edit the
+notebook, then run `make notebooks` or `.venv/bin/python tools/references.py`. -->
+
+Every chapter ends with the threads and documents it rests on; this page collects them, in
+the order of the book.
+
+## Libraries
+
+- ONNX Runtime, Python API: <https://onnxruntime.ai/docs/api/python/api_summary.html>
+- Hugging Face Tokenizers, Python API: <https://huggingface.co/docs/tokenizers/python/latest/>
+- ONNX operators: <https://onnx.ai/onnx/operators/>
+- Python `threading`: <https://docs.python.org/3/library/threading.html>; `asyncio`: <https://docs.python.org/3/library/asyncio.html>
+"""
+
+TAIL = """\
+## How this book is built
+
+- Jupyter Book 1: <https://jupyterbook.org/en/stable/>
+- nbval: <https://nbval.readthedocs.io/>
+- The style this book's code and chapters follow: CPython's `asyncio` and `concurrent.futures`, trio's `_sync.py`, QuantEcon's lectures and the scientific-python-lectures.
+"""  # noqa: E501 (markdown lines are kept whole)
+
+
+def toc_notebooks(root: Path) -> list[str]:
+    """``notebooks/<stem>`` entries of ``_toc.yml``, in book order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]] + [c["file"] for part in toc.get("parts", [])
+                             for c in part.get("chapters", [])]
+    return [f for f in files if f.startswith("notebooks/")]
+
+
+def title(nb: nbformat.NotebookNode, fallback: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+def further_reading(nb: nbformat.NotebookNode) -> str | None:
+    """The markdown under ``## Further reading``, up to the next ``#``/``##`` heading (that
+    cell and any markdown cells right after it); None when the notebook has no such heading."""
+    chunks: list[str] = []
+    found = False
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            if found:
+                break
+            continue
+        lines: list[str] = []
+        for line in cell.source.splitlines():
+            if line.strip() == HEADING:
+                found, chunks, lines = True, [], []
+            elif found and re.match(r"^#{1,2} ", line):
+                return "\n\n".join(filter(None, [*chunks, _tidy("\n".join(lines))]))
+            elif found:
+                lines.append(line)
+        if found:
+            chunks.append(_tidy("\n".join(lines)))
+    return "\n\n".join(filter(None, chunks)) if found else None
+
+
+def _tidy(text: str) -> str:
+    """Unquote a list written as a blockquote ("> **See also.** …"), and point relative
+    links at the notebooks from book/."""
+    lines = text.strip("\n").splitlines()
+    if lines and all(line.startswith(">") for line in lines if line.strip()):
+        lines = [re.sub(r"^> ?", "", line) for line in lines]
+        while lines and (not lines[0].strip() or re.fullmatch(r"\*\*[^*]+\*\*", lines[0])):
+            lines.pop(0)
+    text = "\n".join(lines).strip("\n")
+    return re.sub(r"\]\((?!https?:|#|/|\.\./)([^)\s]+\.ipynb)", r"](../notebooks/\1", text)
+
+
+def render(root: Path) -> str:
+    """The whole page, from the notebooks as they are now."""
+    sections = [HEAD]
+    for entry in toc_notebooks(root):
+        path = root / f"{entry}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        body = further_reading(nb)
+        if body:
+            name = title(nb, path.stem)
+            sections.append(f"## {{doc}}`{name} <../{entry}>`\n\n{body}\n")
+    sections.append(TAIL)
+    return "\n".join(sections)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if book/references.md is out of date")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this)")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    text = render(root)
+    target = root / PAGE
+    if args.check:
+        current = target.read_text(encoding="utf-8") if target.is_file() else ""
+        if current != text:
+            print(f"{PAGE} is out of date: run `.venv/bin/python tools/references.py`",
+                  file=sys.stderr)
+            return 1
+        return 0
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
