@@ -465,7 +465,7 @@ def test_exercise_2_a_probe_that_blocks_while_loading_is_not_a_probe():
 def test_exercise_3_stub_closes_the_old_model_under_a_request_in_flight():
     stub = exercises.check_3(_ReloadStub)
     assert not stub.passed
-    assert "closed while 1 request was using it" in stub.message
+    assert "closed while 2 request(s) were using it" in stub.message
     leak = exercises.check_3(_ReloadNeverCloses)
     assert not leak.passed and "closed 0 times" in leak.message
     assert exercises.check_3(_ReloadSolution).passed

@@ -288,7 +288,8 @@ class _TotalNotMean41(_Solution41):
 def test_exercise_1_stub_fails_solution_passes_and_a_wrong_mean_fails(tiny):
     stub = exercises.check_1(_Stub41, encoder=tiny)
     assert not stub.passed
-    assert stub.message == "stats().calls counted fewer calls than were made"
+    assert stub.message.endswith("stats().calls counted fewer calls than were made")
+    assert "two threads read calls and total_s" in stub.message
     assert exercises.check_1(_Solution41, encoder=tiny).passed
     wrong_mean = exercises.check_1(_TotalNotMean41, encoder=tiny)
     assert wrong_mean.message == "stats().mean_s is not the mean model time per call"
@@ -336,7 +337,7 @@ class _Solution42(_Stub42):
 
 def test_exercise_2_stub_fails_solution_passes():
     stub = exercises.check_2(_Stub42)
-    assert not stub.passed and "gave calls, texts, model_s = (0, 0, 0.0)" in stub.message
+    assert not stub.passed and "must merge every thread's records" in stub.message
     assert exercises.check_2(_Solution42).passed
 
 

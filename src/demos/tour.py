@@ -37,6 +37,8 @@ __all__ = [
 
 #: Bound on each step of a check: a correct answer needs microseconds.
 CHECK_BOUND_S = 1.0
+#: How long a second thread is left inside ``acquire()`` while the first holds the lock.
+EXCLUSION_WAIT_S = 0.5
 
 
 class BrokenRegistry:
@@ -111,14 +113,18 @@ def _check_reentrant_lock(make_lock: Callable[[], Any]) -> Verdict:
     if not outcome.ok:
         return failed("H.1", f"add_many() {_said(outcome.status)}: the thread that holds "
                              "your lock could not take it again")
-    if len(registry) != len(items):
-        return failed("H.1", f"add_many() stored {len(registry)} of {len(items)} items")
+    stored = bounded(len, CHECK_BOUND_S, registry, name="exercise-H.1-len")
+    if not stored.ok:
+        return failed("H.1", "after add_many() returned, len() could not take your lock: "
+                             "release() must give it back")
+    if stored.value != len(items):
+        return failed("H.1", f"add_many() stored {stored.value} of {len(items)} items")
     kept_out = _keeps_a_second_thread_out(lock)
     if kept_out is None:
         return failed("H.1", "a thread that took your lock did not signal that it holds it")
     if not kept_out:
-        return failed("H.1", "a second thread acquired your lock while the first held it: "
-                             "it no longer protects anything")
+        return failed("H.1", "a second thread's acquire() returned while the first thread "
+                             "held your lock: it no longer protects anything")
     return passed("H.1", f"add_many() stored all {len(items)} items through a lock its "
                          "thread already held, and a second thread was kept out meanwhile")
 
@@ -139,26 +145,44 @@ def _releaser(lock: Any) -> Callable[[], None]:
 
 
 def _keeps_a_second_thread_out(lock: Any) -> bool | None:
-    """True when ``lock.acquire(timeout=…)`` fails while another thread holds it."""
-    held, done = threading.Event(), threading.Event()
+    """True when a second thread's plain ``lock.acquire()`` waits until the holder lets go.
+
+    The holder takes the lock and keeps it until the check says ``go``; a second thread
+    calls ``acquire()`` (blocking, no timeout, as ``with lock:`` does) and notes whether
+    ``go`` was already given when it got in. ``go`` is given only once the second thread
+    has returned from ``acquire()`` or has waited :data:`EXCLUSION_WAIT_S` inside it, so a
+    lock that lets it in while held is caught by construction (whatever ``acquire(timeout=…)``
+    or ``acquire(blocking=False)`` answer), and a real lock costs that wait once.
+    """
+    held, go, trying, inside = (threading.Event() for _ in range(4))
+    early: list[bool] = []
 
     def holder() -> None:
         with lock:
             held.set()
-            done.wait(CHECK_BOUND_S)
+            go.wait(CHECK_BOUND_S * 5)
 
-    thread = threading.Thread(target=holder, name="exercise-H.1-holder", daemon=True)
-    thread.start()
+    def second() -> None:
+        trying.set()
+        if lock.acquire():
+            early.append(not go.is_set())
+            inside.set()
+            lock.release()
+
+    first = threading.Thread(target=holder, name="exercise-H.1-holder", daemon=True)
+    first.start()
+    other = threading.Thread(target=second, name="exercise-H.1-second", daemon=True)
     try:
         if not held.wait(CHECK_BOUND_S):
             return None
-        got = lock.acquire(timeout=0.05)
-        if got:
-            lock.release()
-        return not got
+        other.start()
+        trying.wait(CHECK_BOUND_S)
+        inside.wait(EXCLUSION_WAIT_S)
     finally:
-        done.set()
-        thread.join(CHECK_BOUND_S)
+        go.set()
+        first.join(CHECK_BOUND_S)
+        other.join(CHECK_BOUND_S)
+    return bool(early) and not early[0]
 
 
 # --- Exercise 0.1 -------------------------------------------------------------------------

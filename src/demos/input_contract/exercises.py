@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 from demos import exercises
 from demos.exercises import Verdict
@@ -26,8 +26,63 @@ from demos.input_contract.signature import ContractError
 __all__ = ["check_1", "check_2", "check_3", "second_models", "span_heads"]
 
 
+def calibrated_scorer() -> onnx.ModelProto:
+    """``x`` float32 [batch, 2] → ``shifted`` = x·scale + shift and ``scaled`` = x·scale,
+    declared in that order; ``scale`` (2.0) and ``shift`` (0.5) are overridable defaults.
+    A second model for exercise 5.1, so no input or output name can be hard-coded."""
+    f = TensorProto.FLOAT
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "scale"], ["scaled"]),
+         helper.make_node("Add", ["scaled", "shift"], ["shifted"])],
+        "calibrated_scorer",
+        [helper.make_tensor_value_info("x", f, ["batch", 2]),
+         helper.make_tensor_value_info("scale", f, []),
+         helper.make_tensor_value_info("shift", f, [])],
+        [helper.make_tensor_value_info("shifted", f, ["batch", 2]),
+         helper.make_tensor_value_info("scaled", f, ["batch", 2])],
+        [numpy_helper.from_array(np.array(2.0, np.float32), "scale"),
+         numpy_helper.from_array(np.array(0.5, np.float32), "shift")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _second_model_problem(contract_class: type) -> str | None:
+    """What ``contract_class`` gets wrong on :func:`calibrated_scorer`, or None."""
+    contract = contract_class(graphs.session(calibrated_scorer()))
+    x, three = np.array([[1.0, -2.0]], np.float32), np.array(3.0, np.float32)
+    for arrays, missing in (({"x": x}, ("scale", "shift")), ({"x": x, "scale": three},
+                                                             ("shift",))):
+        try:
+            contract.run(arrays)
+        except ContractError as error:
+            if not any(name in str(error) for name in missing):
+                return (f"a second model: leaving out {' and '.join(missing)} raised an error "
+                        f"that names neither: {error}")
+            continue
+        except Exception as error:  # the reader's class may raise anything
+            return (f"a second model: leaving out {' and '.join(missing)} raised "
+                    f"{type(error).__name__}, not a ContractError")
+        return (f"a second model: leaving out {' and '.join(missing)} passed in silence "
+                "(is an input name written into your class?)")
+    asks = ((({"x": x}, ["scaled", "shifted"], ("scale", "shift")),
+             {"scaled": x * 2.0, "shifted": x * 2.0 + 0.5}),
+            (({"x": x, "scale": three, "shift": three}, None, ()),
+             {"shifted": x * 3 + 3, "scaled": x * 3}))
+    for (arrays, outputs, defaults), want in asks:
+        got = contract.run(arrays, outputs, use_defaults=defaults)
+        if sorted(got) != sorted(want) or any(
+                not np.allclose(got[k], v) for k, v in want.items()):
+            asked = outputs or "every output"
+            return (f"a second model: asked for {asked}, got the wrong values under their "
+                    "names (are outputs asked by position, or names written into your class?)")
+    return None
+
+
 def check_1(contract_class: type) -> Verdict:
-    """``contract_class`` gets swapped_outputs right and makes omitted_default a clear error."""
+    """``contract_class`` gets swapped_outputs right and makes omitted_default a clear error,
+    on the chapter's models and on a second one (:func:`calibrated_scorer`)."""
 
     def attempt() -> Verdict:
         mine = types.SimpleNamespace(ModelContract=contract_class, ContractError=ContractError,
@@ -44,25 +99,25 @@ def check_1(contract_class: type) -> Verdict:
         if not np.allclose(asked["probs"], 1 / 3):
             return exercises.failed("5.1", "use_defaults=['temperature'] no longer takes the "
                                            "stored default")
-        return exercises.passed("5.1", f"{summary}; use_defaults still takes the default")
+        problem = _second_model_problem(contract_class)
+        if problem:
+            return exercises.failed("5.1", problem)
+        return exercises.passed("5.1", f"{summary}; use_defaults still takes the default; "
+                                       "a second model's inputs and outputs right too")
 
     return exercises.check("5.1", attempt)
 
 
 def _encoder_like(name: str, inputs: dict[str, int]) -> onnx.ModelProto:
-    """A graph taking ``inputs`` (name → TensorProto type) [batch, sequence], returning their
-    sum as int64 ``total`` [batch, sequence]: it runs only if every feed is right."""
-    names = list(inputs)
-    nodes = [helper.make_node("Cast", [n], [f"{n}_64"], to=TensorProto.INT64) for n in names]
-    total = f"{names[0]}_64"
-    for i, n in enumerate(names[1:]):
-        nodes.append(helper.make_node("Add", [total, f"{n}_64"], [f"sum{i}"]))
-        total = f"sum{i}"
-    nodes.append(helper.make_node("Identity", [total], ["total"]))
+    """A graph taking ``inputs`` (name → TensorProto type) [batch, sequence] in that order,
+    returning each as int64 ``<name>_seen``: it runs only if every feed has the declared
+    type, and each output shows what was fed under that name (a sum would hide a swap)."""
+    nodes = [helper.make_node("Cast", [n], [f"{n}_seen"], to=TensorProto.INT64) for n in inputs]
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info(n, t, ["batch", "sequence"]) for n, t in inputs.items()],
-        [helper.make_tensor_value_info("total", TensorProto.INT64, ["batch", "sequence"])])
+        [helper.make_tensor_value_info(f"{n}_seen", TensorProto.INT64, ["batch", "sequence"])
+         for n in inputs])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model, full_check=True)
@@ -70,17 +125,35 @@ def _encoder_like(name: str, inputs: dict[str, int]) -> onnx.ModelProto:
 
 
 def second_models() -> dict[str, onnx.ModelProto]:
-    """Three models with different inputs: BERT-like int64, DistilBERT-like int32 without
-    token types, and one that needs an input a tokenizer cannot give (``pixel_values``)."""
+    """Four models with different inputs: BERT-like int64, DistilBERT-like int32 without
+    token types, one declaring its inputs in another order, and one that needs an input a
+    tokenizer cannot give (``pixel_values``)."""
     i64, i32 = TensorProto.INT64, TensorProto.INT32
     return {
         "bert-like": _encoder_like("bert_like", {"input_ids": i64, "attention_mask": i64,
                                                  "token_type_ids": i64}),
         "distilbert-like int32": _encoder_like("distil_like", {"input_ids": i32,
                                                                "attention_mask": i32}),
+        "inputs in another order": _encoder_like("reordered", {"attention_mask": i64,
+                                                               "token_type_ids": i64,
+                                                               "input_ids": i64}),
         "needs pixel_values": _encoder_like("vision_text", {"input_ids": i64,
                                                             "pixel_values": i64}),
     }
+
+
+def _fed_wrong(session: Any, feeds: Any, right: dict[str, list[Any]]) -> str | None:
+    """None when every input got the tokenizer's field it names, else which did not."""
+    if not isinstance(feeds, dict):
+        return f"returned a {type(feeds).__name__}, not a dict of name → array"
+    declared = [i.name for i in session.get_inputs()]
+    try:
+        seen = session.run([f"{n}_seen" for n in declared], feeds)
+    except Exception as error:  # onnxruntime refused the feeds
+        return f"onnxruntime refused the feeds ({type(error).__name__})"
+    wrong = [n for n, got in zip(declared, seen, strict=True)
+             if not np.array_equal(got, np.array(right[n], np.int64))]
+    return f"wrong values fed as {', '.join(wrong)}" if wrong else None
 
 
 def check_2(make_feeds: Callable[[Any, list[Any]], dict[str, Any]]) -> Verdict:
@@ -92,8 +165,9 @@ def check_2(make_feeds: Callable[[Any, list[Any]], dict[str, Any]]) -> Verdict:
         right = {"input_ids": [e.ids for e in encodings],
                  "attention_mask": [e.attention_mask for e in encodings],
                  "token_type_ids": [e.type_ids for e in encodings]}
+        models = second_models()
         problems, passed = [], 0
-        for label, model in second_models().items():
+        for label, model in models.items():
             session = graphs.session(model)
             declared = [i.name for i in session.get_inputs()]
             if "pixel_values" in declared:
@@ -107,17 +181,12 @@ def check_2(make_feeds: Callable[[Any, list[Any]], dict[str, Any]]) -> Verdict:
                     continue
                 problems.append(f"{label}: no ValueError for an input it cannot supply")
                 continue
-            try:
-                total = session.run(None, make_feeds(session, encodings))[0]
-            except Exception as error:  # onnxruntime refused the feeds
-                problems.append(f"{label}: onnxruntime refused the feeds "
-                                f"({type(error).__name__})")
-                continue
-            if np.array_equal(total, sum(np.array(right[n], np.int64) for n in declared)):
-                passed += 1
+            problem = _fed_wrong(session, make_feeds(session, encodings), right)
+            if problem:
+                problems.append(f"{label}: {problem}")
             else:
-                problems.append(f"{label}: wrong values fed")
-        message = f"{passed} of 3 models fed right"
+                passed += 1
+        message = f"{passed} of {len(models)} models fed right"
         if problems:
             return exercises.failed("5.2", f"{message}; {'; '.join(problems)}")
         return exercises.passed("5.2", message)
@@ -126,11 +195,15 @@ def check_2(make_feeds: Callable[[Any, list[Any]], dict[str, Any]]) -> Verdict:
 
 
 def span_heads() -> list[tuple[str, onnx.ModelProto, np.ndarray, dict[str, str]]]:
-    """``(label, model, weights, truth)``: two weight sets, names right and names swapped;
-    ``truth`` maps "start"/"end" to the output name that really holds them."""
+    """``(label, model, weights, truth)``: three weight sets, names right and names swapped;
+    ``truth`` maps "start"/"end" to the output name that really holds them. The third set
+    is the first with its columns swapped, so no rule on the values alone (the larger
+    output is the start, say) holds for all three."""
     heads = []
-    for seed in (1, 2):
-        weights = np.random.default_rng(seed).normal(size=(4, 2)).astype(np.float32)
+    first = np.random.default_rng(1).normal(size=(4, 2)).astype(np.float32)
+    for seed in (1, 2, 3):
+        weights = (first if seed == 1 else first[:, ::-1].copy() if seed == 3 else
+                   np.random.default_rng(seed).normal(size=(4, 2)).astype(np.float32))
         for mislabelled in (False, True):
             truth = ({"start": "end_logits", "end": "start_logits"} if mislabelled
                      else {"start": "start_logits", "end": "end_logits"})

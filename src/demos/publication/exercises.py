@@ -27,6 +27,8 @@ __all__ = ["BOUND_S", "TrackedModel", "check_1", "check_2", "check_3"]
 
 #: The bound on every wait a check makes; nothing here takes more than a fraction of it.
 BOUND_S = 5.0
+#: How many requests are inside the old model while it is reloaded.
+IN_FLIGHT = 2
 
 
 def check_1(once: Callable[[Callable[[], Any]], Callable[[], Any]]) -> exercises.Verdict:
@@ -58,7 +60,13 @@ def check_1(once: Callable[[Callable[[], Any]], Callable[[], Any]]) -> exercises
             return exercises.failed("2.1", "the first init raised, but get() did not raise it")
         except OSError:
             pass
-        if get() != "tokenizer" or get() != "tokenizer" or len(attempts) != 2:
+        try:
+            again = [get(), get()]
+        except OSError:
+            return exercises.failed("2.1", (
+                f"after a failed init, get() raised the old error again instead of trying "
+                f"init again (init ran {len(attempts)} time(s))"))
+        if again != ["tokenizer", "tokenizer"] or len(attempts) != 2:
             return exercises.failed("2.1", (
                 f"after a failed init, get() must try again once and then keep the result: "
                 f"init ran {len(attempts)} times for 3 calls (2 is right)"))
@@ -88,6 +96,38 @@ def _holders() -> tuple[dict[str, Any], threading.Event]:
     return holders, release
 
 
+#: The longest a probe may ask the holder to wait: "is it done?", not "wait until done".
+PROBE_WAIT_S = 0.01
+
+
+class _ProbedHolder:
+    """A holder that notes every wait a probe asks of it (``get``, ``predict``, ``join``).
+
+    A probe that waits, even briefly, is judged by what it asked for, not by a clock.
+    """
+
+    def __init__(self, holder: Any) -> None:
+        self._holder, self.waits = holder, []
+
+    def _asked(self, timeout_s: Any) -> None:
+        self.waits.append(float("inf") if timeout_s is None else timeout_s)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._holder, name)
+
+    def get(self, timeout_s: float = 30.0) -> Any:
+        self._asked(timeout_s)
+        return self._holder.get(timeout_s=timeout_s)
+
+    def predict(self, x: Any, timeout_s: float = 30.0) -> Any:
+        self._asked(timeout_s)
+        return self._holder.predict(x, timeout_s=timeout_s)
+
+    def join(self, timeout_s: float) -> bool:
+        self._asked(timeout_s)
+        return bool(self._holder.join(timeout_s))
+
+
 def check_2(readiness: Callable[[Any], tuple[int, str]]) -> exercises.Verdict:
     """``readiness(holder)`` -> (200, ...) ready, (503, ...) loading, (500, ...) failed."""
 
@@ -96,11 +136,17 @@ def check_2(readiness: Callable[[Any], tuple[int, str]]) -> exercises.Verdict:
         try:
             seen = {}
             for state, holder in holders.items():
-                probe = exercises_bounded(lambda h=holder: readiness(h))
+                probed = _ProbedHolder(holder)
+                probe = exercises_bounded(lambda h=probed: readiness(h))
                 if probe is None:
                     return exercises.failed("2.2", (
                         f"readiness() blocked on a {state} holder for {BOUND_S / 5}s: "
                         "a probe must answer at once"))
+                longest = max(probed.waits, default=0.0)
+                if longest > PROBE_WAIT_S:
+                    return exercises.failed("2.2", (
+                        f"readiness() asked a {state} holder to wait up to {longest} s: a "
+                        f"probe must answer at once (at most {PROBE_WAIT_S} s)"))
                 seen[state] = probe
         finally:
             release.set()
@@ -130,11 +176,12 @@ def exercises_bounded(call: Callable[[], Any]) -> Any:
 class TrackedModel:
     """A real model that records its requests and its ``close()``, for :func:`check_3`.
 
-    Its first request, if ``hold`` is set, waits inside ``predict`` until ``release`` is
-    set: the request that is in flight while the model is reloaded.
+    Its first ``hold`` requests wait inside ``predict`` until ``release`` is set (the
+    requests in flight while the model is reloaded); ``entered`` is set once all ``hold`` of
+    them are inside at the same time.
     """
 
-    def __init__(self, seed: int, *, hold: bool = False) -> None:
+    def __init__(self, seed: int, *, hold: int = 0) -> None:
         self.seed, self.model = seed, load_model(seed)
         self.hold, self.entered, self.release = hold, threading.Event(), threading.Event()
         # Guards the counters below.
@@ -146,10 +193,12 @@ class TrackedModel:
         with self._lock:
             if self.closed:
                 raise RuntimeError(f"model {self.seed} used after close()")
-            first, self.calls, self.in_flight = self.calls == 0, self.calls + 1, self.in_flight + 1
-        try:
-            if first and self.hold:
+            held = self.calls < self.hold
+            self.calls, self.in_flight = self.calls + 1, self.in_flight + 1
+            if held and self.in_flight == self.hold:
                 self.entered.set()
+        try:
+            if held:
                 self.release.wait(BOUND_S)
             out = self.model.predict(ids)
             with self._lock:
@@ -173,7 +222,7 @@ def check_3(reloadable: Callable[[Any], Any]) -> exercises.Verdict:
     def attempt() -> exercises.Verdict:
         from demos.harness import bounded
 
-        old, new = TrackedModel(0, hold=True), TrackedModel(1)
+        old, new = TrackedModel(0, hold=IN_FLIGHT), TrackedModel(1)
         ids = sample_ids(2, seed=3)
         answers = {0: reference_predict(ids, 0), 1: reference_predict(ids, 1)}
 
@@ -183,34 +232,48 @@ def check_3(reloadable: Callable[[Any], Any]) -> exercises.Verdict:
         served = reloadable(old)
         results: list[Any] = []
 
-        def request_a() -> None:
+        def request() -> None:
             try:
                 out = who(served.predict(ids))
                 results.append(True if out == 0 else f"answered by model {out}, expected 0")
             except Exception as error:  # what the request saw, for the verdict
                 results.append(f"{type(error).__name__}: {error}")
 
-        in_flight = threading.Thread(target=request_a, name="request-a", daemon=True)
-        in_flight.start()
+        in_flight = [threading.Thread(target=request, name=f"request-{i}", daemon=True)
+                     for i in range(IN_FLIGHT)]
+        for thread in in_flight:
+            thread.start()
         if not old.entered.wait(BOUND_S):
-            return exercises.failed("2.3", "the first request never reached the model")
+            old.release.set()
+            for thread in in_flight:
+                thread.join(BOUND_S)
+            return exercises.failed("2.3", (
+                f"{IN_FLIGHT} requests could not be inside the model at the same time: they "
+                "were served one at a time (a lock held around predict?)"))
         reload = threading.Thread(target=served.reload, args=(new,), name="reload", daemon=True)
         reload.start()
         reload.join(BOUND_S / 5)  # a reload may wait for in-flight requests, or return at once
         old.release.set()
-        in_flight.join(BOUND_S)
+        for thread in in_flight:
+            thread.join(BOUND_S)
         reload.join(BOUND_S)
-        if in_flight.is_alive() or reload.is_alive():
+        if any(t.is_alive() for t in in_flight) or reload.is_alive():
             return exercises.failed("2.3", "a request or the reload was still running after "
                                            f"{BOUND_S}s")
+        closed_in_time = old.closes
         after = bounded(lambda: who(served.predict(ids)), BOUND_S, name="request-c")
         problems = []
-        if not results or results[0] is not True:
-            problems.append(f"the request in flight during the reload failed: {results[0]}"
-                            if results else "the request in flight got no answer")
+        failures = [r for r in results if r is not True]
+        if failures or len(results) < IN_FLIGHT:
+            problems.append(f"{len(failures)} of the {IN_FLIGHT} requests in flight during the "
+                            f"reload failed: {failures[0]}" if failures else
+                            "a request in flight got no answer")
         if old.closed_in_flight:
-            problems.append(f"the old model was closed while {old.closed_in_flight} request "
-                            "was using it")
+            problems.append(f"the old model was closed while {old.closed_in_flight} request(s) "
+                            "were using it")
+        if old.closes == 1 and not closed_in_time:
+            problems.append("the old model was still open after its last request had ended "
+                            "and reload() had returned: close it then, not later")
         if old.closes != 1:
             problems.append(f"the old model was closed {old.closes} times (once is right, "
                             "after its last request)")
@@ -221,9 +284,9 @@ def check_3(reloadable: Callable[[Any], Any]) -> exercises.Verdict:
                             f"model ({after})")
         if problems:
             return exercises.failed("2.3", "; ".join(problems))
-        return exercises.passed("2.3", "the request in flight was answered by the old model, "
-                                       "which was closed once, after it; the next request by "
-                                       "the new one")
+        return exercises.passed("2.3", f"the {IN_FLIGHT} requests in flight were answered by the "
+                                       "old model, which was closed once, after the last of "
+                                       "them; the next request by the new one")
 
     return exercises.check("2.3", attempt)
 

@@ -6,6 +6,7 @@ meet at a barrier (so a leak happens by construction, not by luck), and reports 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import types
 from collections.abc import Callable
@@ -25,14 +26,52 @@ __all__ = ["check_1", "check_2", "check_3"]
 _WAIT_S = 3.0
 
 
+#: How long the first encode of a run waits for the other threads' first encodes.
+_ENCODE_GATE_S = 1.0
+
+
+class _EncodeGate:
+    """The shared tokenizer, whose first ``encode_batch`` per thread waits for all threads.
+
+    The scenario's barrier holds each request between reading its body and configuring;
+    this one holds it between configuring and encoding, so a lock that covers configuring
+    but not encoding lets every thread configure before any encodes: the last options win,
+    by construction. A lock around both keeps the others out, so the first waiter times out
+    once (``_ENCODE_GATE_S``) and the gate is open from then on.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, threads: int) -> None:
+        self._tokenizer, self._gate = tokenizer, threading.Barrier(threads)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tokenizer, name)
+
+    def _wait(self) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            if not self._gate.broken:
+                self._gate.wait(_ENCODE_GATE_S)
+        self._gate.abort()  # once: later encodes go straight through
+
+    def encode_batch(self, *args: Any, **kwargs: Any) -> Any:
+        self._wait()
+        return self._tokenizer.encode_batch(*args, **kwargs)
+
+    def encode(self, *args: Any, **kwargs: Any) -> Any:
+        self._wait()
+        return self._tokenizer.encode(*args, **kwargs)
+
+
 def check_1(encode_request: Callable[..., list[list[int]]]) -> Verdict:
     """6.1 · a lock around configure + encode, with the slow body read outside it."""
 
     def attempt() -> Verdict:
-        impl = types.SimpleNamespace(NAME="yours", share=broken.share,
-                                     encode_request=encode_request)
         seen = []
         for knobs in (dict(threads=4, requests=3), dict(threads=8, requests=2)):
+            def share(tokenizer: Tokenizer, threads: int = knobs["threads"]) -> _EncodeGate:
+                return _EncodeGate(broken.share(tokenizer), threads)
+
+            impl = types.SimpleNamespace(NAME="yours", share=share,
+                                         encode_request=encode_request)
             report = scenario.run(impl, **knobs, timeout_s=30.0, barrier_timeout_s=_WAIT_S)
             seen.append(report)
         wrong = sum(r.metrics["wrong"] for r in seen)
@@ -128,6 +167,19 @@ def _held_at_once(pool: Any, size: int) -> str | None:
     if not isinstance(outcome.error, TimeoutError):
         return (f"a checkout from an empty pool raised {type(outcome.error).__name__} "
                 "instead of TimeoutError")
+    with contextlib.suppress(KeyError), pool.checkout(timeout_s=1.0):
+        raise KeyError("the request failed")
+    again = [pool.checkout(timeout_s=0.2) for _ in range(size)]
+    taken = []
+    try:
+        for manager in again:
+            manager.__enter__()
+            taken.append(manager)
+    except TimeoutError:
+        return "a tokenizer was not checked back in when the request using it raised"
+    finally:
+        for manager in taken:
+            manager.__exit__(None, None, None)
     return None
 
 
@@ -138,12 +190,53 @@ def _keep_end_oracle(tokenizer_json: str, texts: list[str], max_length: int) -> 
     return [e.ids for e in own.encode_batch(texts)]
 
 
+#: The Tokenizer methods and properties that change what it does for everyone.
+_WRITES = frozenset({"enable_truncation", "no_truncation", "enable_padding", "no_padding",
+                     "add_tokens", "add_special_tokens", "normalizer", "pre_tokenizer",
+                     "post_processor", "decoder", "model"})
+
+
+class _Watched:
+    """A shared tokenizer that counts every write made through it, undone or not.
+
+    Reads go straight to the real one; a call of a configuring method, or an assignment
+    to a component, is counted first. Restoring the old settings afterwards still counts:
+    another thread may have encoded in between.
+
+    Concurrency: ``_lock`` guards ``writes``.
+    """
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        object.__setattr__(self, "_tokenizer", tokenizer)
+        object.__setattr__(self, "_lock", threading.Lock())
+        object.__setattr__(self, "writes", set())
+
+    def _wrote(self, name: str) -> None:
+        with self._lock:
+            self.writes.add(name)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._tokenizer, name)
+        if name in _WRITES and callable(value):
+            def write(*args: Any, **kwargs: Any) -> Any:
+                self._wrote(name)
+                return value(*args, **kwargs)
+
+            return write
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._wrote(name)
+        setattr(self._tokenizer, name, value)
+
+
 def check_3(encode_keep_end: Callable[..., list[list[int]]]) -> Verdict:
     """6.3 · keep each text's last word pieces, per request, without touching the shared one."""
 
     def attempt() -> Verdict:
         tokenizer_json = shipped_tokenizer_json()
-        shared = fixed.share(Tokenizer.from_str(tokenizer_json))
+        real = fixed.share(Tokenizer.from_str(tokenizer_json))
+        shared = _Watched(real)
         threads, lengths = 4, (8, 16, 24, 32)
         texts = [[LONG[t], SHORT[t], LONG[t + 4]] for t in range(threads)]
         want = [_keep_end_oracle(tokenizer_json, texts[t], lengths[t]) for t in range(threads)]
@@ -156,9 +249,14 @@ def check_3(encode_keep_end: Callable[..., list[list[int]]]) -> Verdict:
 
         result = hammer(call, threads, 1, timeout_s=30.0, name="tt-ex-keep-end")
         errors = [c.error for c in result.calls if c.error is not None]
-        if shared.truncation is not None or shared.padding is not None:
+        if real.truncation is not None or real.padding is not None:
             return exercises.failed("6.3", "your function wrote the shared tokenizer's "
                                     "truncation or padding")
+        if shared.writes:
+            wrote = ", ".join(sorted(shared.writes))
+            return exercises.failed("6.3", f"your function called {wrote} on the shared "
+                                    "tokenizer: even restored afterwards, another request "
+                                    "could encode with it meanwhile")
         if errors:
             return exercises.failed("6.3", f"calls raised {type(errors[0]).__name__}: "
                                     f"{errors[0]}")

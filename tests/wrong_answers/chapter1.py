@@ -1,0 +1,239 @@
+"""Chapter 1: wrong-but-plausible answers to its exercises (see ``__init__``)."""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+from wrong_answers.common import wrong
+
+# --- 1.1 · a float32 running mean -----------------------------------------------------------
+
+
+class _RunningMeanBase:
+    def __init__(self):
+        self._total = np.float32(0.0)
+        self._count = 0
+
+    @property
+    def count(self):
+        return self._count
+
+    def total(self):
+        return np.float32(self._total)
+
+    def mean(self):
+        return np.float32(self._total / self._count)
+
+
+def _p11(cls):
+    from demos.precision import exercises
+
+    return exercises.check_1(cls)
+
+
+@wrong("1.1", "keeps only the last batch's mean", r"a stream of varying values: \d")
+def _():
+    class LastMean(_RunningMeanBase):
+        def add(self, batch):
+            values = np.asarray(batch, dtype=np.float32)
+            self._last = np.float32(values.mean(dtype=np.float32))
+            self._count += values.size
+
+        def mean(self):
+            return self._last
+
+    return _p11(LastMean)
+
+
+@wrong("1.1", "a float64 total inside a one-element array", r"array of float64")
+def _():
+    class Boxed(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._total = np.zeros(1, np.float64)
+
+        def add(self, batch):
+            values = np.asarray(batch, dtype=np.float32)
+            self._total += values.sum(dtype=np.float64)
+            self._count += values.size
+
+        def mean(self):
+            return np.float32(self._total[0] / self._count)
+
+    return _p11(Boxed)
+
+
+@wrong("1.1", "a Python float total (float64 by another name)", r"holds a Python float")
+def _():
+    class PyFloat(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._total = 0.0
+
+        def add(self, batch):
+            self._total += float(np.asarray(batch, np.float32).sum(dtype=np.float64))
+            self._count += np.size(batch)
+
+    return _p11(PyFloat)
+
+
+@wrong("1.1", "keeps every batch in float32 and sums them at the end", r"must not grow")
+def _():
+    class KeepAll(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._batches = []
+
+        def add(self, batch):
+            self._batches.append(np.asarray(batch, np.float32))
+            self._count += np.size(batch)
+
+        def total(self):
+            return np.float32(np.concatenate(self._batches).sum(dtype=np.float64))
+
+        def mean(self):
+            return np.float32(self.total() / self._count)
+
+    return _p11(KeepAll)
+
+
+@wrong("1.1", "Kahan with the compensation added instead of subtracted", r"streams off by")
+def _():
+    class WrongSign(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._carry = np.float32(0.0)
+
+        def add(self, batch):
+            values = np.asarray(batch, dtype=np.float32)
+            y = values.sum(dtype=np.float32) + self._carry
+            t = np.float32(self._total + y)
+            self._carry = np.float32((t - self._total) - y)
+            self._total = t
+            self._count += values.size
+
+    return _p11(WrongSign)
+
+
+@wrong("1.1", "the float64 total hidden in a list", r"holds a Python float")
+def _():
+    class Listed(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._total = [0.0]
+
+        def add(self, batch):
+            self._total[0] += float(np.asarray(batch, np.float32).sum(dtype=np.float64))
+            self._count += np.size(batch)
+
+        def mean(self):
+            return np.float32(self._total[0] / self._count)
+
+    return _p11(Listed)
+
+
+# --- 1.2 · a checked cast to bfloat16 -------------------------------------------------------
+
+_BF16 = ml_dtypes.bfloat16
+
+
+def _p12(cast):
+    from demos.precision import exercises
+
+    return exercises.check_2(cast)
+
+
+@wrong("1.2", "refuses overflow only", r"the id 257 passed in silence")
+def _():
+    def cast(values, rtol=None):
+        out = np.asarray(values, np.float64).astype(_BF16)
+        if not np.all(np.isfinite(out.astype(np.float64))):
+            raise ValueError("overflow")
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "refuses overflow and inexact ids, lets subnormals lose bits", r"1e-40.*silence")
+def _():
+    def cast(values, rtol=None):
+        x = np.asarray(values, np.float64)
+        out = x.astype(_BF16)
+        if not np.all(np.isfinite(out.astype(np.float64))):
+            raise ValueError("overflow")
+        if np.all(x == np.round(x)) and np.any(np.abs(x) > 256):
+            raise ValueError("id")
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "a relative budget of float32's epsilon, refusing ordinary values", r"raised")
+def _():
+    def cast(values, rtol=None):
+        x = np.asarray(values, np.float64)
+        out = x.astype(_BF16)
+        if np.any(np.abs(out.astype(np.float64) - x) > 1.2e-7 * np.abs(x)):
+            raise ValueError("moved")
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "checks right, but returns float32", r"came back as float32")
+def _():
+    def cast(values, rtol=None):
+        x = np.asarray(values, np.float64)
+        out = x.astype(_BF16)
+        back = out.astype(np.float64)
+        if np.any(np.isfinite(x) & ~np.isfinite(back)) or np.any(
+                np.abs(back - x) > float(ml_dtypes.finfo(_BF16).eps) * np.abs(x)):
+            raise ValueError("out of budget")
+        if np.all(x == np.round(x)) and np.any(np.abs(x) > 256):
+            raise ValueError("id")
+        return back.astype(np.float32)
+
+    return _p12(cast)
+
+
+# --- 1.3 · an int8 cast ---------------------------------------------------------------------
+
+
+def _p13(quantize):
+    from demos.precision import exercises
+
+    return exercises.check_3(quantize)
+
+
+@wrong("1.3", "rounds, but wraps what does not fit", r"out of range: returned")
+def _():
+    return _p13(lambda v, s: np.rint(np.asarray(v, np.float64) / s).astype(np.int8))
+
+
+@wrong("1.3", "rounds and clips: saturates in silence", r"out of range: returned")
+def _():
+    return _p13(lambda v, s: np.clip(np.rint(np.asarray(v) / s), -128, 127).astype(np.int8))
+
+
+@wrong("1.3", "truncates toward zero, refuses what does not fit", r"round to 3 and -3: got")
+def _():
+    def quantize(values, scale):
+        q = np.trunc(np.asarray(values, np.float64) / scale)
+        if not np.all(np.isfinite(q)) or np.any((q < -128) | (q > 127)):
+            raise ValueError("out of range")
+        return q.astype(np.int8)
+
+    return _p13(quantize)
+
+
+@wrong("1.3", "range checked, nan let through", r"nan has no int8")
+def _():
+    def quantize(values, scale):
+        q = np.rint(np.asarray(values, np.float64) / scale)
+        if np.any((q < -128) | (q > 127)):
+            raise ValueError("out of range")
+        with np.errstate(invalid="ignore"):
+            return q.astype(np.int8)
+
+    return _p13(quantize)

@@ -1,0 +1,239 @@
+"""Chapter 2: wrong-but-plausible answers to its exercises (see ``__init__``)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from wrong_answers.common import wrong
+
+# --- 2.1 · once(init) -----------------------------------------------------------------------
+
+
+def _p21(once):
+    from demos.publication import exercises
+
+    return exercises.check_1(once)
+
+
+@wrong("2.1", "a lock, but no second check: every thread that waited runs init again",
+       r"init ran more than once")
+def _():
+    def once(init):
+        lock, box = threading.Lock(), []
+
+        def get():
+            if not box:
+                with lock:
+                    box.append(init())
+            return box[-1]
+
+        return get
+
+    return _p21(once)
+
+
+@wrong("2.1", "functools.cache on a function of no arguments", r"init ran more than once")
+def _():
+    import functools
+
+    return _p21(lambda init: functools.cache(init))
+
+
+@wrong("2.1", "a failed init remembered forever", r"after a failed init")
+def _():
+    def once(init):
+        lock, box = threading.Lock(), []
+
+        def get():
+            with lock:
+                if not box:
+                    try:
+                        box.append(("ok", init()))
+                    except Exception as error:
+                        box.append(("error", error))
+            kind, value = box[0]
+            if kind == "error":
+                raise value
+            return value
+
+        return get
+
+    return _p21(once)
+
+
+@wrong("2.1", "None as 'not loaded yet', checked twice under a lock, init's error swallowed",
+       r"did not raise")
+def _():
+    def once(init):
+        lock, box = threading.Lock(), [None]
+
+        def get():
+            if box[0] is None:
+                with lock:
+                    if box[0] is None:
+                        with contextlib.suppress(Exception):
+                            box[0] = init()
+            return box[0]
+
+        return get
+
+    return _p21(once)
+
+
+# --- 2.2 · readiness ------------------------------------------------------------------------
+
+
+def _p22(readiness):
+    from demos.publication import exercises
+
+    return exercises.check_2(readiness)
+
+
+@wrong("2.2", "waits for the model with get(): blocks while loading", r"blocked on a loading")
+def _():
+    from demos.publication import fixed
+
+    def readiness(holder):
+        try:
+            holder.get()
+            return 200, "ready"
+        except fixed.ModelLoadError as error:
+            return 500, f"failed: {error.__cause__!r}"
+
+    return _p22(readiness)
+
+
+@wrong("2.2", "500 without the load error's text", r"does not name the load error")
+def _():
+    from demos.publication import fixed
+
+    def readiness(holder):
+        if holder.is_ready():
+            return 200, "ready"
+        try:
+            holder.get(timeout_s=0.001)
+        except fixed.ModelLoadError:
+            return 500, "failed"
+        except fixed.ModelNotReadyError:
+            return 503, "loading"
+        return 200, "ready"
+
+    return _p22(readiness)
+
+
+@wrong("2.2", "every error a 500: loading reported as failed", r"loading: got 500")
+def _():
+    def readiness(holder):
+        if holder.is_ready():
+            return 200, "ready"
+        try:
+            holder.get(timeout_s=0.001)
+        except Exception as error:
+            return 500, f"failed: {error!r} {error.__cause__!r}"
+        return 200, "ready"
+
+    return _p22(readiness)
+
+
+# --- 2.3 · hot reload -----------------------------------------------------------------------
+
+
+def _p23(reloadable):
+    from demos.publication import exercises
+
+    return exercises.check_3(reloadable)
+
+
+@wrong("2.3", "never closes the old model", r"closed 0 times")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model = model
+
+        def predict(self, ids):
+            return self._model.predict(ids)
+
+        def reload(self, new_model):
+            self._model = new_model
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "a lock around predict and reload: requests are served one at a time",
+       r"one at a time")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._lock = model, threading.Lock()
+
+        def predict(self, ids):
+            with self._lock:
+                return self._model.predict(ids)
+
+        def reload(self, new_model):
+            with self._lock:
+                old, self._model = self._model, new_model
+            old.close()
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "closes the old model when the next request arrives", r"still open after")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._old = model, None
+
+        def predict(self, ids):
+            if self._old is not None:
+                self._old.close()
+                self._old = None
+            return self._model.predict(ids)
+
+        def reload(self, new_model):
+            self._old, self._model = self._model, new_model
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "counts requests under a lock, but forgets a busy old model", r"closed 0 times")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._users, self._lock = model, {}, threading.Lock()
+
+        def predict(self, ids):
+            with self._lock:
+                model = self._model
+                self._users[id(model)] = self._users.get(id(model), 0) + 1
+            try:
+                return model.predict(ids)
+            finally:
+                with self._lock:
+                    self._users[id(model)] -= 1
+
+        def reload(self, new_model):
+            with self._lock:
+                old, self._model = self._model, new_model
+                idle = self._users.get(id(old), 0) == 0
+            if idle:
+                old.close()
+
+    return _p23(Reloadable)
+
+
+@wrong("2.2", "waits half a second for the model before answering", r"wait up to 0.5 s")
+def _():
+    from demos.publication import fixed
+
+    def readiness(holder):
+        try:
+            holder.get(timeout_s=0.5)
+            return 200, "ready"
+        except fixed.ModelLoadError as error:
+            return 500, f"failed: {error.__cause__!r}"
+        except fixed.ModelNotReadyError:
+            return 503, "loading"
+
+    return _p22(readiness)

@@ -1,0 +1,149 @@
+"""Chapter 3: wrong-but-plausible answers to its exercises (see ``__init__``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from wrong_answers.common import wrong
+
+# --- 3.1 · deadlines in a batcher ---------------------------------------------------------
+
+
+def _p31(batcher_class):
+    from demos.batching import exercises
+
+    return exercises.check_1(batcher_class)
+
+
+def _batcher():
+    from demos.batching import fixed
+
+    return fixed.MicroBatcher
+
+
+@wrong("3.1", "fails every request whose deadline is under 1 s, never reads the clock",
+       r"[0-4] of 5 live requests answered")
+def _():
+    class Threshold(_batcher()):
+        async def submit(self, item, deadline_s):
+            if deadline_s <= 1.0:
+                raise TimeoutError("deadline too short")
+            return await super().submit(item)
+
+    return _p31(Threshold)
+
+
+@wrong("3.1", "checks the deadline when the request is submitted", r"0 of 3 expired")
+def _():
+    class AtSubmit(_batcher()):
+        async def submit(self, item, deadline_s):
+            if deadline_s <= 0:
+                raise TimeoutError("deadline passed")
+            return await super().submit(item)
+
+    return _p31(AtSubmit)
+
+
+@wrong("3.1", "fails expired requests after the model call", r"[1-3] of 3 reached the model")
+def _():
+    class AfterCall(_batcher()):
+        async def submit(self, item, deadline_s):
+            deadline = asyncio.get_running_loop().time() + deadline_s
+            answer = await super().submit(item)
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("too late")
+            return answer
+
+    return _p31(AfterCall)
+
+
+@wrong("3.1", "fails the whole batch when any request in it has expired",
+       r"[0-4] of 5 live requests answered")
+def _():
+    class WholeBatch(_batcher()):
+        async def submit(self, item, deadline_s):
+            deadline = asyncio.get_running_loop().time() + deadline_s
+            return await super().submit((deadline, item))
+
+        async def _flush(self, batch):
+            now = asyncio.get_running_loop().time()
+            if any(r.item[0] < now for r in batch):
+                for request in batch:
+                    request.fail(TimeoutError("a deadline passed"))
+            await super()._flush(batch)
+
+        async def _call(self, items):
+            return await super()._call([item for _, item in items])
+
+    return _p31(WholeBatch)
+
+
+# --- 3.2 · a token estimate -----------------------------------------------------------------
+
+
+def _p32(size):
+    from demos.batching import exercises
+
+    return exercises.check_2(size)
+
+
+@wrong("3.2", "characters counted as tokens", r"in 2\d calls .*in at most 18")
+def _():
+    return _p32(len)
+
+
+@wrong("3.2", "words counted as tokens", r"padded tokens per useful token")
+def _():
+    return _p32(lambda text: max(1, len(text.split())))
+
+
+@wrong("3.2", "a float estimate", r"must return an int >= 1, got")
+def _():
+    return _p32(lambda text: len(text) / 4 + 2)
+
+
+@wrong("3.2", "a constant: every text the same size", r"padded tokens per useful token")
+def _():
+    return _p32(lambda text: 64)
+
+
+# --- 3.3 · deduplication ----------------------------------------------------------------------
+
+
+def _p33(batcher_class):
+    from demos.batching import exercises
+
+    return exercises.check_3(batcher_class)
+
+
+@wrong("3.3", "sends each item once but answers in the unique items' order",
+       r"[0-5] of 6 answers right")
+def _():
+    class Unmapped(_batcher()):
+        async def _call(self, items):
+            unique = list(dict.fromkeys(items))
+            outputs = await super()._call(unique)
+            return (outputs * len(items))[: len(items)]
+
+    return _p33(Unmapped)
+
+
+@wrong("3.3", "deduplicates the answers, not the model's input", r"model got 6 items")
+def _():
+    class AfterTheFact(_batcher()):
+        async def _call(self, items):
+            outputs = await super()._call(items)
+            first = dict(zip(items, outputs, strict=True))
+            return [first[item] for item in items]
+
+    return _p33(AfterTheFact)
+
+
+@wrong("3.3", "drops repeats and returns fewer answers than requests",
+       r"raised|[0-5] of 6 answers right")
+def _():
+    class Dropped(_batcher()):
+        async def _call(self, items):
+            return await super()._call(list(dict.fromkeys(items)))
+
+    return _p33(Dropped)

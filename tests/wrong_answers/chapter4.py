@@ -1,0 +1,373 @@
+"""Chapter 4: wrong-but-plausible answers to its exercises (see ``__init__``)."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from types import SimpleNamespace
+
+from wrong_answers.common import encoder as _encoder
+from wrong_answers.common import wrong
+
+# --- 4.1 · a mean that survives threads -----------------------------------------------------
+
+
+def _p41(model_class):
+    from demos.shared_state import exercises
+
+    return exercises.check_1(model_class, encoder=_encoder())
+
+
+class _MeanModelBase:
+    def __init__(self, encoder, max_batch=32):
+        self.encoder, self.session = encoder, encoder.session
+        self._lock = threading.Lock()
+        self.calls, self.total_s = 0, 0.0
+
+    def _run(self, texts):
+        feeds = self.encoder.feeds(texts)
+        start = time.perf_counter()
+        (out,) = self.session.run(["sentence_embedding"], feeds)
+        return out, time.perf_counter() - start
+
+    def stats(self):
+        with self._lock:
+            return SimpleNamespace(calls=self.calls, mean_s=self.total_s / max(self.calls, 1))
+
+
+@wrong("4.1", "an unlocked self.calls += 1 after the call", r"two threads read calls")
+def _():
+    class Unlocked(_MeanModelBase):
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            self.calls += 1
+            self.total_s += elapsed
+            return out
+
+    return _p41(Unlocked)
+
+
+@wrong("4.1", "calls under the lock, total_s outside it", r"two threads read total_s")
+def _():
+    class HalfLocked(_MeanModelBase):
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            with self._lock:
+                self.calls += 1
+            self.total_s += elapsed
+            return out
+
+    return _p41(HalfLocked)
+
+
+@wrong("4.1", "a lock around the whole predict, model call included", r"never overlapped")
+def _():
+    class Serialised(_MeanModelBase):
+        def predict(self, texts):
+            with self._lock:
+                out, elapsed = self._run(texts)
+                self.calls += 1
+                self.total_s += elapsed
+            return out
+
+    return _p41(Serialised)
+
+
+@wrong("4.1", "the counters read under the lock before the call, written under it after",
+       r"two threads read")
+def _():
+    class SplitLock(_MeanModelBase):
+        def predict(self, texts):
+            with self._lock:
+                calls, total_s = self.calls, self.total_s
+            out, elapsed = self._run(texts)
+            with self._lock:
+                self.calls, self.total_s = calls + 1, total_s + elapsed
+            return out
+
+    return _p41(SplitLock)
+
+
+@wrong("4.1", "mean_s as the time of the last call only", r"mean_s is not the mean")
+def _():
+    class LastOnly(_MeanModelBase):
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            with self._lock:
+                self.calls += 1
+                self.total_s = elapsed * 1000
+            return out
+
+        def stats(self):
+            with self._lock:
+                return SimpleNamespace(calls=self.calls, mean_s=self.total_s)
+
+    return _p41(LastOnly)
+
+
+# --- 4.2 · per-thread statistics ------------------------------------------------------------
+
+
+def _p42(stats_class):
+    from demos.shared_state import exercises
+
+    return exercises.check_2(stats_class)
+
+
+@wrong("4.2", "one shared counter, no lock", r"one overwrote the other")
+def _():
+    class Shared:
+        def __init__(self):
+            self.calls, self.texts, self.model_s = 0, 0, 0.0
+
+        def record(self, texts, seconds):
+            self.calls += 1
+            self.texts += texts
+            self.model_s += seconds
+
+        def snapshot(self):
+            return SimpleNamespace(calls=self.calls, texts=self.texts, model_s=self.model_s)
+
+    return _p42(Shared)
+
+
+@wrong("4.2", "one shared counter behind a lock: every record waits", r"waited for record")
+def _():
+    class Locked:
+        def __init__(self):
+            self._lock = threading.Lock()
+            self.calls, self.texts, self.model_s = 0, 0, 0.0
+
+        def record(self, texts, seconds):
+            with self._lock:
+                self.calls += 1
+                self.texts += texts
+                self.model_s += seconds
+
+        def snapshot(self):
+            with self._lock:
+                return SimpleNamespace(calls=self.calls, texts=self.texts, model_s=self.model_s)
+
+    return _p42(Locked)
+
+
+@wrong("4.2", "cells per thread, kept in a WeakKeyDictionary: ended threads vanish",
+       r"after it has ended")
+def _():
+    import weakref
+
+    class Weak:
+        def __init__(self):
+            self._lock = threading.Lock()
+            self._cells = weakref.WeakKeyDictionary()
+
+        def record(self, texts, seconds):
+            me = threading.current_thread()
+            with self._lock:
+                cell = self._cells.setdefault(me, [0, 0, 0.0])
+            cell[0] += 1
+            cell[1] += texts
+            cell[2] += seconds
+
+        def snapshot(self):
+            with self._lock:
+                cells = [tuple(c) for c in self._cells.values()]
+            return SimpleNamespace(calls=sum(c[0] for c in cells), texts=sum(c[1] for c in cells),
+                                   model_s=sum(c[2] for c in cells))
+
+    return _p42(Weak)
+
+
+@wrong("4.2", "thread-local cells, but snapshot() reads only the caller's", r"merge every thread")
+def _():
+    class OwnOnly:
+        def __init__(self):
+            self._local = threading.local()
+
+        def record(self, texts, seconds):
+            cell = getattr(self._local, "cell", None)
+            if cell is None:
+                cell = self._local.cell = [0, 0, 0.0]
+            cell[0] += 1
+            cell[1] += texts
+            cell[2] += seconds
+
+        def snapshot(self):
+            cell = getattr(self._local, "cell", [0, 0, 0.0])
+            return SimpleNamespace(calls=cell[0], texts=cell[1], model_s=cell[2])
+
+    return _p42(OwnOnly)
+
+
+# --- 4.3 · a pool of scratch buffers --------------------------------------------------------
+
+
+def _p43(pool_class):
+    from demos.shared_state import exercises
+
+    return exercises.check_3(pool_class)
+
+
+@wrong("4.3", "a new buffer for every borrow", r"buffers made for a pool of 2")
+def _():
+    class Fresh:
+        def __init__(self, size, make):
+            self._make = make
+
+        @contextlib.contextmanager
+        def borrow(self, timeout_s):
+            yield self._make()
+
+    return _p43(Fresh)
+
+
+@wrong("4.3", "a lock held while the buffer is out", r"could never hold buffers")
+def _():
+    class OneAtATime:
+        def __init__(self, size, make):
+            self._lock = threading.Lock()
+            self._buffer = make()
+
+        @contextlib.contextmanager
+        def borrow(self, timeout_s):
+            with self._lock:
+                yield self._buffer
+
+    return _p43(OneAtATime)
+
+
+class _QueuePool:
+    def __init__(self, size, make):
+        self._free = queue.Queue()
+        for _ in range(size):
+            self._free.put(make())
+
+
+@wrong("4.3", "a queue of buffers whose get() ignores timeout_s", r"ignored its timeout_s")
+def _():
+    class NoTimeout(_QueuePool):
+        @contextlib.contextmanager
+        def borrow(self, timeout_s):
+            buffer = self._free.get()
+            try:
+                yield buffer
+            finally:
+                self._free.put(buffer)
+
+    return _p43(NoTimeout)
+
+
+@wrong("4.3", "the buffer is put back only when the block succeeds", r"not returned when")
+def _():
+    class NoFinally(_QueuePool):
+        @contextlib.contextmanager
+        def borrow(self, timeout_s):
+            try:
+                buffer = self._free.get(timeout=timeout_s)
+            except queue.Empty:
+                raise TimeoutError("no buffer") from None
+            yield buffer
+            self._free.put(buffer)
+
+    return _p43(NoFinally)
+
+
+@wrong("4.3", "queue.Empty let out instead of TimeoutError", r"raised Empty, not TimeoutError")
+def _():
+    class Empty(_QueuePool):
+        @contextlib.contextmanager
+        def borrow(self, timeout_s):
+            buffer = self._free.get(timeout=timeout_s)
+            try:
+                yield buffer
+            finally:
+                self._free.put(buffer)
+
+    return _p43(Empty)
+
+
+# --- 4.4 · intra-op threads per request thread --------------------------------------------
+
+
+def _p44(choose):
+    from demos.shared_state import exercises
+
+    return exercises.check_4(choose)
+
+
+@wrong("4.4", "cores // request_threads: 0 when there are more threads than cores",
+       r"choose\(16, 8\) = 0")
+def _():
+    def choose(request_threads, cores):
+        if request_threads < 1 or cores < 1:
+            raise ValueError("counts must be >= 1")
+        return cores // request_threads
+
+    return _p44(choose)
+
+
+@wrong("4.4", "every core for every request thread", r"choose\(2, 8\) = 8")
+def _():
+    def choose(request_threads, cores):
+        if request_threads < 1 or cores < 1:
+            raise ValueError("counts must be >= 1")
+        return cores
+
+    return _p44(choose)
+
+
+@wrong("4.4", "right values, bad counts accepted", r"returned instead of raising")
+def _():
+    return _p44(lambda request_threads, cores: max(1, cores // max(request_threads, 1)))
+
+
+@wrong("4.4", "rounded up instead of down", r"choose\(3, 8\) = 3")
+def _():
+    def choose(request_threads, cores):
+        if request_threads < 1 or cores < 1:
+            raise ValueError("counts must be >= 1")
+        return max(1, -(-cores // request_threads))
+
+    return _p44(choose)
+
+
+@wrong("4.1", "the counters in a dict, updated without a lock", r"two threads read stats_\[")
+def _():
+    class InADict(_MeanModelBase):
+        def __init__(self, encoder, max_batch=32):
+            super().__init__(encoder, max_batch)
+            self.stats_ = {"calls": 0, "total_s": 0.0}
+
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            self.stats_["calls"] += 1
+            self.stats_["total_s"] += elapsed
+            return out
+
+        def stats(self):
+            calls = self.stats_["calls"]
+            return SimpleNamespace(calls=calls, mean_s=self.stats_["total_s"] / max(calls, 1))
+
+    return _p41(InADict)
+
+
+@wrong("4.1", "the counters in a list, updated without a lock", r"two threads read totals\[")
+def _():
+    class InAList(_MeanModelBase):
+        def __init__(self, encoder, max_batch=32):
+            super().__init__(encoder, max_batch)
+            self.totals = [0, 0.0]
+
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            self.totals[0] += 1
+            self.totals[1] += elapsed
+            return out
+
+        def stats(self):
+            calls, total_s = self.totals
+            return SimpleNamespace(calls=calls, mean_s=total_s / max(calls, 1))
+
+    return _p41(InAList)

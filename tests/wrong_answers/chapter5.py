@@ -1,0 +1,207 @@
+"""Chapter 5: wrong-but-plausible answers to its exercises (see ``__init__``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wrong_answers.common import wrong
+
+# --- 5.1 · outputs by name, defaults on purpose -------------------------------------------
+
+
+def _p51(contract_class):
+    from demos.input_contract import exercises
+
+    return exercises.check_1(contract_class)
+
+
+def _contract():
+    from demos.input_contract import broken
+
+    return broken
+
+
+@wrong("5.1", "the default's name written into the class", r"second model.*passed in silence")
+def _():
+    broken = _contract()
+
+    class HardCoded(broken.ModelContract):
+        def run(self, arrays, outputs=None, *, use_defaults=()):
+            if "logits" in arrays and "temperature" not in set(arrays) | set(use_defaults):
+                raise broken.ContractError("input 'temperature' was left out")
+            names = [s.name for s in self.signature.outputs] if outputs is None else outputs
+            return dict(zip(names, self.session.run(list(names), self.feeds(arrays)),
+                            strict=True))
+
+    return _p51(HardCoded)
+
+
+@wrong("5.1", "outputs asked by position, then labelled with the names asked for",
+       r"silent wrong")
+def _():
+    broken = _contract()
+
+    class Positional(broken.ModelContract):
+        def run(self, arrays, outputs=None, *, use_defaults=()):
+            for spec in self.signature.defaults:
+                if spec.name not in arrays and spec.name not in use_defaults:
+                    raise broken.ContractError(f"input {spec.name!r} was left out")
+            names = [s.name for s in self.signature.outputs] if outputs is None else outputs
+            values = self.session.run(None, self.feeds(arrays))
+            return dict(zip(names, values, strict=True))
+
+    return _p51(Positional)
+
+
+@wrong("5.1", "every default refused, even those listed in use_defaults",
+       r"no longer takes the stored default|ContractError")
+def _():
+    broken = _contract()
+
+    class Refuses(broken.ModelContract):
+        def run(self, arrays, outputs=None, *, use_defaults=()):
+            for spec in self.signature.defaults:
+                if spec.name not in arrays:
+                    raise broken.ContractError(f"input {spec.name!r} was left out")
+            return super().run(arrays, outputs, use_defaults=use_defaults)
+
+    return _p51(Refuses)
+
+
+@wrong("5.1", "a KeyError instead of the ContractError", r"clear error is a ContractError")
+def _():
+    broken = _contract()
+
+    class KeyErr(broken.ModelContract):
+        def run(self, arrays, outputs=None, *, use_defaults=()):
+            for spec in self.signature.defaults:
+                if spec.name not in arrays and spec.name not in use_defaults:
+                    raise KeyError(spec.name)
+            names = [s.name for s in self.signature.outputs] if outputs is None else outputs
+            return dict(zip(names, self.session.run(list(names), self.feeds(arrays)),
+                            strict=True))
+
+    return _p51(KeyErr)
+
+
+# --- 5.2 · feeds for a second model ---------------------------------------------------------
+
+_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
+_DTYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+
+
+def _p52(make_feeds):
+    from demos.input_contract import exercises
+
+    return exercises.check_2(make_feeds)
+
+
+def _declared_feeds(session, encodings, fields=_FIELDS):
+    feeds = {}
+    for spec in session.get_inputs():
+        if spec.name not in fields:
+            raise ValueError(f"cannot supply input {spec.name!r} from a tokenizer")
+        feeds[spec.name] = np.array([getattr(e, fields[spec.name]) for e in encodings],
+                                    _DTYPES[spec.type])
+    return feeds
+
+
+@wrong("5.2", "input_ids and attention_mask swapped", r"wrong values fed as")
+def _():
+    swapped = {**_FIELDS, "input_ids": "attention_mask", "attention_mask": "ids"}
+    return _p52(lambda session, encodings: _declared_feeds(session, encodings, swapped))
+
+
+@wrong("5.2", "fed by position: ids, mask, types, whatever the declared order",
+       r"inputs in another order: wrong values fed")
+def _():
+    def feeds(session, encodings):
+        columns = [[e.ids for e in encodings], [e.attention_mask for e in encodings],
+                   [e.type_ids for e in encodings]]
+        out = {}
+        for spec, column in zip(session.get_inputs(), columns, strict=False):
+            if spec.name not in _FIELDS:
+                raise ValueError(f"cannot supply input {spec.name!r}")
+            out[spec.name] = np.array(column, _DTYPES[spec.type])
+        return out
+
+    return _p52(feeds)
+
+
+@wrong("5.2", "an attention mask of ones: the padding counted as text", r"wrong values fed as "
+       r"attention_mask")
+def _():
+    ones = {**_FIELDS, "attention_mask": "ids"}
+
+    def feeds(session, encodings):
+        out = _declared_feeds(session, encodings, ones)
+        if "attention_mask" in out:
+            out["attention_mask"] = np.ones_like(out["attention_mask"])
+        return out
+
+    return _p52(feeds)
+
+
+@wrong("5.2", "declared names, always int64", r"distilbert-like int32: onnxruntime refused")
+def _():
+    def feeds(session, encodings):
+        out = _declared_feeds(session, encodings)
+        return {k: v.astype(np.int64) for k, v in out.items()}
+
+    return _p52(feeds)
+
+
+@wrong("5.2", "an input it cannot supply fed as zeros", r"no ValueError for an input")
+def _():
+    def feeds(session, encodings):
+        out = {}
+        for spec in session.get_inputs():
+            field = _FIELDS.get(spec.name)
+            column = ([getattr(e, field) for e in encodings] if field else
+                      [[0] * len(e.ids) for e in encodings])
+            out[spec.name] = np.array(column, _DTYPES[spec.type])
+        return out
+
+    return _p52(feeds)
+
+
+# --- 5.3 · outputs by a known answer --------------------------------------------------------
+
+
+def _p53(identify):
+    from demos.input_contract import exercises
+
+    return exercises.check_3(identify)
+
+
+@wrong("5.3", "the first declared output taken as start", r"wrong for: .*swapped")
+def _():
+    def identify(session, weights):
+        first, second = (o.name for o in session.get_outputs())
+        return {"start": first, "end": second}
+
+    return _p53(identify)
+
+
+@wrong("5.3", "compared with the weights' rows instead of columns", r"heads identified")
+def _():
+    def identify(session, weights):
+        probe = np.eye(4, dtype=np.float32)[None]
+        names = [o.name for o in session.get_outputs()]
+        out = dict(zip(names, session.run(names, {"hidden": probe}), strict=True))
+        return {role: min(out, key=lambda n: float(np.abs(out[n][0][:2] - weights[row]).sum()))
+                for role, row in (("start", 0), ("end", 1))}
+
+    return _p53(identify)
+
+
+@wrong("5.3", "the output with the larger values taken as start", r"heads identified")
+def _():
+    def identify(session, weights):
+        probe = np.ones((1, 4, 4), np.float32)
+        names = [o.name for o in session.get_outputs()]
+        out = dict(zip(names, session.run(names, {"hidden": probe}), strict=True))
+        big, small = sorted(names, key=lambda n: -float(out[n].sum()))
+        return {"start": big, "end": small}
+
+    return _p53(identify)

@@ -1,0 +1,233 @@
+"""Chapter 6: wrong-but-plausible answers to its exercises (see ``__init__``)."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+
+from wrong_answers.common import wrong
+
+# --- 6.1 · a lock held only where it must be ----------------------------------------------
+
+
+def _p61(encode_request):
+    from demos.tokenizer_threads import exercises
+
+    return exercises.check_1(encode_request)
+
+
+def _configure(tokenizer, max_length, pad):
+    tokenizer.enable_truncation(max_length=max_length)
+    if pad:
+        tokenizer.enable_padding()
+    else:
+        tokenizer.no_padding()
+
+
+@wrong("6.1", "a new lock on every call: it excludes no one", r"got another request's options")
+def _():
+    def encode_request(tokenizer, texts, *, max_length, pad=True):
+        batch = [text.strip() for text in texts]
+        with threading.Lock():
+            _configure(tokenizer, max_length, pad)
+            return [e.ids for e in tokenizer.encode_batch(batch)]
+
+    return _p61(encode_request)
+
+
+@wrong("6.1", "the lock around configuring only, encode outside it",
+       r"got another request's options")
+def _():
+    lock = threading.Lock()
+
+    def encode_request(tokenizer, texts, *, max_length, pad=True):
+        batch = [text.strip() for text in texts]
+        with lock:
+            _configure(tokenizer, max_length, pad)
+        return [e.ids for e in tokenizer.encode_batch(batch)]
+
+    return _p61(encode_request)
+
+
+@wrong("6.1", "the slow body read inside the lock", r"read its body while holding the lock")
+def _():
+    lock = threading.Lock()
+
+    def encode_request(tokenizer, texts, *, max_length, pad=True):
+        with lock:
+            batch = [text.strip() for text in texts]
+            _configure(tokenizer, max_length, pad)
+            return [e.ids for e in tokenizer.encode_batch(batch)]
+
+    return _p61(encode_request)
+
+
+@wrong("6.1", "one lock per thread (threading.local)", r"got another request's options")
+def _():
+    local = threading.local()
+
+    def encode_request(tokenizer, texts, *, max_length, pad=True):
+        batch = [text.strip() for text in texts]
+        if not hasattr(local, "lock"):
+            local.lock = threading.Lock()
+        lock = local.lock
+        with lock:
+            _configure(tokenizer, max_length, pad)
+            return [e.ids for e in tokenizer.encode_batch(batch)]
+
+    return _p61(encode_request)
+
+
+# --- 6.2 · a pool of tokenizers -------------------------------------------------------------
+
+
+def _p62(pool_class):
+    from demos.tokenizer_threads import exercises
+
+    return exercises.check_2(pool_class)
+
+
+def _copy(tokenizer):
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_str(tokenizer.to_str())
+
+
+@wrong("6.2", "the same tokenizer put in the queue size times", r"got 1 tokenizer\(s\)")
+def _():
+    class Same:
+        def __init__(self, tokenizer, size):
+            self._free = queue.Queue()
+            for _ in range(size):
+                self._free.put(tokenizer)
+
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            tokenizer = self._free.get(timeout=timeout_s)
+            try:
+                yield tokenizer
+            finally:
+                self._free.put(tokenizer)
+
+    return _p62(Same)
+
+
+@wrong("6.2", "a fresh copy on every checkout: never runs out", r"returned a tokenizer instead")
+def _():
+    class Fresh:
+        def __init__(self, tokenizer, size):
+            self._source = tokenizer
+
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            yield _copy(self._source)
+
+    return _p62(Fresh)
+
+
+class _TokenizerQueue:
+    def __init__(self, tokenizer, size):
+        self._free = queue.Queue()
+        for _ in range(size):
+            self._free.put(_copy(tokenizer))
+
+
+@wrong("6.2", "checkout waits forever, its timeout ignored", r"did not return within")
+def _():
+    class NoTimeout(_TokenizerQueue):
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            tokenizer = self._free.get()
+            try:
+                yield tokenizer
+            finally:
+                self._free.put(tokenizer)
+
+    return _p62(NoTimeout)
+
+
+@wrong("6.2", "not checked back in when the request raises", r"not checked back in")
+def _():
+    class NoFinally(_TokenizerQueue):
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            try:
+                tokenizer = self._free.get(timeout=timeout_s)
+            except queue.Empty:
+                raise TimeoutError("no tokenizer free") from None
+            yield tokenizer
+            self._free.put(tokenizer)
+
+    return _p62(NoFinally)
+
+
+@wrong("6.2", "queue.Empty let out instead of TimeoutError", r"raised Empty instead of Timeout")
+def _():
+    class Empty(_TokenizerQueue):
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            tokenizer = self._free.get(timeout=timeout_s)
+            try:
+                yield tokenizer
+            finally:
+                self._free.put(tokenizer)
+
+    return _p62(Empty)
+
+
+# --- 6.3 · keep the end, per request --------------------------------------------------------
+
+
+def _p63(encode_keep_end):
+    from demos.tokenizer_threads import exercises
+
+    return exercises.check_3(encode_keep_end)
+
+
+@wrong("6.3", "the shared tokenizer written under a lock, then restored", r"called enable_")
+def _():
+    lock = threading.Lock()
+
+    def encode_keep_end(tokenizer, texts, *, max_length):
+        with lock:
+            tokenizer.enable_truncation(max_length=max_length, direction="left")
+            try:
+                return [e.ids for e in tokenizer.encode_batch(list(texts))]
+            finally:
+                tokenizer.no_truncation()
+
+    return _p63(encode_keep_end)
+
+
+@wrong("6.3", "the encoding truncated from the left with [CLS] and [SEP] still in it",
+       r"differ from a private tokenizer")
+def _():
+    def encode_keep_end(tokenizer, texts, *, max_length):
+        encodings = tokenizer.encode_batch(list(texts))
+        for encoding in encodings:
+            encoding.truncate(max_length, direction="left")
+        return [e.ids for e in encodings]
+
+    return _p63(encode_keep_end)
+
+
+@wrong("6.3", "the last max_length ids sliced off: [CLS] lost", r"differ from a private tokenizer")
+def _():
+    def encode_keep_end(tokenizer, texts, *, max_length):
+        return [e.ids[-max_length:] for e in tokenizer.encode_batch(list(texts))]
+
+    return _p63(encode_keep_end)
+
+
+@wrong("6.3", "truncated per request, but from the right: keeps the start",
+       r"differ from a private tokenizer")
+def _():
+    def encode_keep_end(tokenizer, texts, *, max_length):
+        specials = tokenizer.num_special_tokens_to_add(False)
+        encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        for encoding in encodings:
+            encoding.truncate(max_length - specials)
+        return [tokenizer.post_process(encoding).ids for encoding in encodings]
+
+    return _p63(encode_keep_end)
