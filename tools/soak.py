@@ -5,7 +5,9 @@ how we look for one. It runs, back to back and never retrying:
 
 * ``make test`` RUNS times (default 5);
 * the unit suite UNIT_RUNS times (default 3) on each of CPython 3.12 and 3.13, in the
-  matrix's venvs (``nox -R``: created once, then reused);
+  matrix's venvs (``nox -R -s python-3.12 -- unit``: created once, then reused). Only the
+  unit suite: the matrix's Python sessions (``make matrix``) run the whole of ``make test``
+  on each Python once; repeating that here would add about half an hour per round;
 * ``make test`` LOADED_RUNS times (default 2) while ``stress-ng --cpu 1`` keeps one core
   busy (installed with apt-get when missing).
 
@@ -96,7 +98,7 @@ def main() -> int:
             # The first run creates the venv; later ones reuse it and only re-run the tests.
             reuse = ["-R"] if i > 1 else []
             results.append(_run(f"unit {version} {i}", [str(BIN / "nox"), *reuse, "-s",
-                                                        session]))
+                                                        session, "--", "unit"]))
     if loaded_runs:
         hog = _stress()
         try:

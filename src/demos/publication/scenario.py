@@ -92,6 +92,7 @@ def run(impl: Any, *, readers: int = 2, trials: int = 10, load_delay_s: float = 
         "readers": readers,
         "failures": failures,
         "failures_per_trial": failures / trials,
+        "trials_with_a_failure": sum(t.failures > 0 for t in runs),
         "first_failure": sample,
         "time_to_first_answer_ms": float(np.nanmedian(first_ok)) if failures < readers * trials
         else math.nan,
