@@ -45,7 +45,8 @@ PHONE = {"width": 390, "height": 844}
 #: A figure drawn at most plotting.MAX_WIDTH_IN wide fits the text column at desktop width;
 #: below this scale its 9 pt text (12.5 px at 100 dpi) would drop toward 9 CSS px.
 MIN_FIGURE_SCALE = 0.9
-PAGES = [*toc_files(), "search", "genindex"]
+#: "index" is the redirect page at the site root (it asks the server for /favicon.ico).
+PAGES = [*toc_files(), "search", "genindex", "index"]
 NOTEBOOK_PAGES = [p for p in toc_files() if p.startswith("notebooks/")]
 
 #: Raw TeX that a reader would see if MathJax did not run (or was not loaded).
@@ -331,3 +332,67 @@ def test_the_front_page_links_to_every_chapter(site_browser, site_url):
     assert len(chapters) == len(pitfalls())
     missing = [c for c in chapters if not any(h.endswith(f"/{c}.html") for h in hrefs)]
     assert missing == []
+
+
+# Tap a button as a reader does: the visible one (a theme may draw others, hidden).
+_SECTIONS = r"""
+() => [...document.querySelectorAll("main article section > h2")]
+        .map(h => h.textContent.replace(/#$/, "").trim()).filter(Boolean)
+"""
+
+
+def _dialog(page, dialog_id: str) -> dict:
+    return page.evaluate(
+        """id => { const d = document.getElementById(id);
+                   const r = d.getBoundingClientRect();
+                   return {open: d.open, text: d.innerText, left: r.left, width: r.width,
+                           links: [...d.querySelectorAll('a')].map(a => a.href)}; }""",
+        dialog_id,
+    )
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_on_a_phone_the_menu_and_contents_buttons_open_chapters_and_sections(
+        site_browser, site_url, name):
+    """At 390 px, ≡ opens the chapter list and "Contents" the page's sections, on screen."""
+    visit = Visit(status=0)
+    context, page = open_page(site_browser, f"{site_url}/{name}.html", visit, viewport=PHONE)
+    try:
+        sections = page.evaluate(_SECTIONS)
+        page.locator(".primary-toggle:visible").first.click()
+        menu = _dialog(page, "pst-primary-sidebar-modal")
+        page.keyboard.press("Escape")
+        contents = None
+        if len(sections) >= 2:
+            page.locator(".secondary-toggle:visible").first.click()
+            contents = _dialog(page, "pst-secondary-sidebar-modal")
+    finally:
+        context.close()
+    assert menu["open"] and menu["width"] > 100 and menu["left"] >= 0, f"≡ did nothing: {menu}"
+    chapters = [p for p in toc_files() if p != name]
+    missing = [c for c in chapters if not any(h.endswith(f"/{c}.html") for h in menu["links"])]
+    assert missing == [], f"the chapter list opened by ≡ lacks {missing}"
+    if contents is not None:
+        assert contents["open"] and contents["width"] > 100, f"Contents did nothing: {contents}"
+        absent = [s for s in sections if s not in contents["text"]]
+        assert absent == [], f"the Contents dialog lacks the sections {absent}"
+    assert visit.page_errors == [] and visit.console_errors == []
+
+
+def test_at_desktop_width_the_menu_button_collapses_and_restores_the_sidebar(
+        site_browser, site_url):
+    visit = Visit(status=0)
+    name = NOTEBOOK_PAGES[-1]
+    context, page = open_page(site_browser, f"{site_url}/{name}.html", visit, viewport=DESKTOP)
+    shown = "getComputedStyle(document.getElementById('pst-primary-sidebar')).visibility"
+    try:
+        before = page.evaluate(shown)
+        page.locator(".primary-toggle:visible").first.click()
+        page.wait_for_function(f"{shown} === 'hidden'", timeout=5000)
+        dialog_open = page.evaluate("document.getElementById('pst-primary-sidebar-modal').open")
+        page.locator(".primary-toggle:visible").first.click()
+        page.wait_for_function(f"{shown} === 'visible'", timeout=5000)
+    finally:
+        context.close()
+    assert before == "visible"
+    assert not dialog_open, "at 1280 px ≡ opened the phone dialog instead of collapsing"
