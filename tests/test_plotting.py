@@ -77,3 +77,24 @@ def test_timeline_draws_one_row_per_thread_in_first_seen_order():
 def test_figures_have_a_white_background_for_light_and_dark_themes():
     fig, _ = plotting.figure("t", "x (s)", "y (ms)")
     assert matplotlib.colors.to_hex(fig.get_facecolor()) == "#ffffff"
+
+
+def test_every_png_a_figure_is_saved_as_says_what_it_shows(tmp_path):
+    """The inline backend's PNG (what a notebook stores) and savefig's carry the alt text."""
+    from IPython.core.pylabtools import print_figure
+
+    from demos.plotting.alt import png_description
+
+    fig, ax = plotting.rate_vs_threads({"broken": ([1, 2], [5, 9]), "fixed": ([1, 2], [0, 0])},
+                                       title="Lost updates → threads")
+    inline = tmp_path / "inline.png"
+    inline.write_bytes(print_figure(fig, "png", bbox_inches="tight"))
+    said = png_description(inline)
+    assert said is not None
+    for part in ("Lost updates → threads", "threads", "broken", "fixed"):
+        assert part in said, f"{part!r} missing from the alt text {said!r}"
+    plotting.set_alt(fig, "Lost updates grow with threads in broken; fixed stays at zero.")
+    fig.savefig(tmp_path / "saved.png")
+    assert png_description(tmp_path / "saved.png").startswith("Lost updates grow")
+    with pytest.raises(ValueError, match="alt text"):
+        plotting.set_alt(fig, " ")

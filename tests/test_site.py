@@ -71,10 +71,12 @@ async () => {
   const images = [...document.images].map(i => ({
     src: i.getAttribute("src"), complete: i.complete, natural: i.naturalWidth,
     shown: i.getBoundingClientRect().width, inOutput: !!i.closest(".cell_output"),
+    alt: i.getAttribute("alt") || "",
   }));
   const cells = [...document.querySelectorAll("div.cell")].map(c => ({
     tags: [...c.classList].filter(k => k.startsWith("tag_")).map(k => k.slice(4)),
     code: (c.querySelector(".cell_input pre") || {}).textContent || "",
+    toggles: [...c.querySelectorAll("details.hide > summary")].map(s => s.innerText.trim()),
     images: [...c.querySelectorAll(".cell_output img")].filter(visible)
                 .filter(i => i.complete && i.naturalWidth > 0).length,
     outputText: [...c.querySelectorAll(".cell_output")].filter(visible)
@@ -396,3 +398,23 @@ def test_at_desktop_width_the_menu_button_collapses_and_restores_the_sidebar(
         context.close()
     assert before == "visible"
     assert not dialog_open, "at 1280 px ≡ opened the phone dialog instead of collapsing"
+
+
+@pytest.mark.parametrize("name", toc_files())
+def test_every_image_has_alt_text_that_is_not_a_file_path(visits, name):
+    images = visits(name).seen["images"]
+    bad = [(i["src"], i["alt"]) for i in images
+           if not i["alt"].strip() or re.search(r"(^|/)[\w.-]+\.(png|svg|jpe?g)$", i["alt"])
+           or i["alt"] == i["src"]]
+    assert bad == [], f"images whose alt text is empty or a file path: {bad}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+def test_solutions_are_labelled_as_solutions(visits, name):
+    cells = visits(name).seen["cells"]
+    solutions = [c for c in cells if "solution" in c["tags"]]
+    unlabelled = [c["code"][:60] for c in solutions
+                  if not any(t.startswith("Show the solution") for t in c["toggles"])]
+    assert unlabelled == [], f"solutions whose toggle does not say so: {unlabelled}"
+    listings = [c for c in cells if "listing" in c["tags"] and c["toggles"]]
+    assert all(any("full listing" in t for t in c["toggles"]) for c in listings)

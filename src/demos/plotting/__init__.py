@@ -22,6 +22,7 @@ The code lives in :mod:`~demos.plotting.palette` (colours and markers by role),
 
 from __future__ import annotations
 
+from demos.plotting.alt import describe, install, set_alt
 from demos.plotting.charts import (
     bars,
     error_vs_magnitude,
@@ -52,6 +53,7 @@ __all__ = [
     "REFERENCE",
     "bars",
     "colour_for",
+    "describe",
     "error_vs_magnitude",
     "figure",
     "heatmap",
@@ -60,8 +62,12 @@ __all__ = [
     "marker_for",
     "rate_vs_threads",
     "role_of",
+    "set_alt",
     "styles",
     "timeline",
     "use_book_style",
     "verdict_grid",
 ]
+
+# Every PNG matplotlib writes from now on carries its figure's alt text (demos.plotting.alt).
+install()
