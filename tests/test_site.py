@@ -418,3 +418,10 @@ def test_solutions_are_labelled_as_solutions(visits, name):
     assert unlabelled == [], f"solutions whose toggle does not say so: {unlabelled}"
     listings = [c for c in cells if "listing" in c["tags"] and c["toggles"]]
     assert all(any("full listing" in t for t in c["toggles"]) for c in listings)
+
+
+def test_the_compat_page_renders_its_tables_as_tables_not_markdown_source(visits):
+    seen = visits("book/compat").seen
+    assert not re.search(r"^\s*\|.*\|\s*$", seen["text"], re.MULTILINE), "Markdown table source"
+    assert "|---" not in seen["text"]
+    assert "300*300/300" in seen["text"] or "300" not in seen["text"], "an observation lost its *"
