@@ -49,7 +49,7 @@ def test_several_broken_series_differ_by_shade_but_stay_in_the_broken_family():
 
 
 def test_a_figure_wider_than_the_text_column_is_refused():
-    with pytest.raises(ValueError, match=r"^figsize width must be <= 6\.4 in"):
+    with pytest.raises(ValueError, match=rf"^figsize width must be <= {plotting.MAX_WIDTH_IN} in"):
         plotting.figure("t", "x", "y", figsize=(9.0, 3.0))
 
 
@@ -98,3 +98,33 @@ def test_every_png_a_figure_is_saved_as_says_what_it_shows(tmp_path):
     assert png_description(tmp_path / "saved.png").startswith("Lost updates grow")
     with pytest.raises(ValueError, match="alt text"):
         plotting.set_alt(fig, " ")
+
+
+def _helper_figures():
+    yield plotting.rate_vs_threads({"broken": ([1, 2], [0, 5]), "fixed": ([1, 2], [0, 0])})[0]
+    yield plotting.error_vs_magnitude({"float16": ([1, 10], [1e-3, 1e-2]),
+                                       "float64": ([1, 10], [1e-16, 1e-16])})[0]
+    yield plotting.latency_throughput({"broken": ([1, 2], [3, 4]), "fixed": ([1, 2], [1, 2])})[0]
+    yield plotting.bars({"broken": 3.0, "fixed: per-thread copy": 1.0}, title="t", ylabel="s")[0]
+    yield plotting.timeline([("thread 0", 0, 5, "broken"), ("thread 1", 1, 4, "fixed")],
+                            marks=[("thread 0", 5, "timeout fires")])[0]
+    yield plotting.heatmap([[0.1, 0.9], [0.5, 0.2]], ["a long row label that wraps", "b"],
+                           title="t", colorbar="share")[0]
+    yield plotting.verdict_grid(["pitfall one", "pitfall two"], ["broken", "fixed"],
+                                [[True, False], [True, False]], title="t",
+                                notes=[["7/7", "0/7"], ["3/3", "0/3"]])[0]
+
+
+def test_no_text_in_a_helper_figure_is_smaller_than_min_font_pt():
+    """On a phone the site scales a MAX_WIDTH_IN figure to the column; its text stays at
+    >= 9 CSS px only if nothing is drawn under MIN_FONT_PT (tests/test_site.py measures the
+    scale)."""
+    from matplotlib.text import Text
+
+    for fig in _helper_figures():
+        fig.canvas.draw()
+        assert fig.get_figwidth() <= plotting.MAX_WIDTH_IN
+        small = [(t.get_text(), t.get_fontsize()) for t in fig.findobj(Text)
+                 if t.get_visible() and t.get_text().strip()
+                 and t.get_fontsize() < plotting.MIN_FONT_PT]
+        assert small == [], f"text under {plotting.MIN_FONT_PT} pt: {small}"

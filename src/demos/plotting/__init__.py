@@ -30,7 +30,7 @@ from demos.plotting.charts import (
     rate_vs_threads,
     timeline,
 )
-from demos.plotting.layout import MAX_WIDTH_IN, figure, legend, use_book_style
+from demos.plotting.layout import DPI, MAX_WIDTH_IN, MIN_FONT_PT, figure, legend, use_book_style
 from demos.plotting.matrices import heatmap, verdict_grid
 from demos.plotting.palette import (
     BROKEN,
@@ -46,9 +46,11 @@ from demos.plotting.palette import (
 
 __all__ = [
     "BROKEN",
+    "DPI",
     "FAMILIES",
     "FIXED",
     "MAX_WIDTH_IN",
+    "MIN_FONT_PT",
     "NEUTRAL",
     "REFERENCE",
     "bars",

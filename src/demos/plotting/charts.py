@@ -10,7 +10,7 @@ import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from demos.plotting.layout import MAX_WIDTH_IN, figure, legend
+from demos.plotting.layout import MAX_WIDTH_IN, MIN_FONT_PT, figure, legend
 from demos.plotting.palette import _shades
 
 __all__ = ["bars", "error_vs_magnitude", "latency_throughput", "rate_vs_threads", "timeline"]
@@ -87,7 +87,8 @@ def bars(
     if log:
         ax.set_yscale("log")
     if annotate:
-        ax.bar_label(rects, labels=[annotate.format(h) for h in heights], padding=2, fontsize=9)
+        ax.bar_label(rects, labels=[annotate.format(h) for h in heights], padding=2,
+                     fontsize=MIN_FONT_PT)
     ax.grid(axis="x", visible=False)
     if max(len(k) for k in labels) > 10:
         ax.tick_params(axis="x", labelrotation=20)
@@ -122,7 +123,8 @@ def timeline(
         for name, t, label in marks:
             if name == row:
                 ax.plot([t, t], [row_index - 0.4, row_index + 0.4], color="#222222", linewidth=1.5)
-                ax.annotate(label, (t, row_index - 0.42), fontsize=8, ha="center", va="bottom")
+                ax.annotate(label, (t, row_index - 0.42), fontsize=MIN_FONT_PT, ha="center",
+                            va="bottom")
     ax.set_yticks(range(len(rows)), rows)
     ax.invert_yaxis()
     ax.grid(axis="y", visible=False)
