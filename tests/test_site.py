@@ -431,3 +431,23 @@ def test_the_compat_page_renders_its_tables_as_tables_not_markdown_source(visits
     assert not re.search(r"^\s*\|.*\|\s*$", seen["text"], re.MULTILINE), "Markdown table source"
     assert "|---" not in seen["text"]
     assert "300*300/300" in seen["text"] or "300" not in seen["text"], "an observation lost its *"
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_the_cheat_sheet_prints_on_one_page(site_browser, site_url, paper):
+    """A workshop hands the cheat sheet out: one page, every pitfall's block on it."""
+    visit = Visit(status=0)
+    context, page = open_page(site_browser, f"{site_url}/book/cheatsheet.html", visit)
+    try:
+        headings = page.evaluate(
+            "[...document.querySelectorAll('section#cheat-sheet h2')].map(h => h.innerText)")
+        page.emulate_media(media="print")
+        hidden = page.evaluate(
+            "[...document.querySelectorAll('section#cheat-sheet h2')]"
+            ".filter(h => h.getBoundingClientRect().height === 0).length")
+        pdf = page.pdf(format=paper, print_background=True)
+    finally:
+        context.close()
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert pages == 1, f"the cheat sheet prints on {pages} {paper} pages"
+    assert len(headings) >= 6 and hidden == 0
