@@ -128,3 +128,21 @@ def test_no_text_in_a_helper_figure_is_smaller_than_min_font_pt():
                  if t.get_visible() and t.get_text().strip()
                  and t.get_fontsize() < plotting.MIN_FONT_PT]
         assert small == [], f"text under {plotting.MIN_FONT_PT} pt: {small}"
+
+
+def test_a_long_legend_never_widens_the_saved_figure():
+    """The notebook stores the PNG cropped to its contents (bbox_inches="tight"): a legend
+    wider than the figure would widen the PNG and the site would shrink its text."""
+    import io
+
+    from PIL import Image
+
+    fig, ax = plotting.figure("t", "x", "y")
+    for label in ("float16", "broken: int8, one scale per matrix",
+                  "fixed: int8, one scale per channel", "budget (0.02)"):
+        ax.plot([1, 2], [1, 2], label=label)
+    plotting.legend(ax, ncols=4)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    width = Image.open(png).size[0]
+    assert width <= plotting.MAX_WIDTH_IN * plotting.DPI + 15, f"PNG {width} px wide"

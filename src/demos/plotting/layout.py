@@ -82,9 +82,17 @@ def legend(target: Axes | Figure, **kw: Any) -> None:
                 labels.append(lab)
     if not handles:
         return
-    kw.setdefault("ncols", min(len(labels), 3))
     kw.setdefault("fontsize", MIN_FONT_PT)
-    fig.legend(handles, labels, loc="outside lower center", **kw)
+    # As many columns as fit the figure's width: a wider legend would widen the saved PNG
+    # (bbox_inches="tight"), and the site would scale the figure, text and all, down to fit.
+    ncols = kw.pop("ncols", min(len(labels), 3))
+    renderer = fig.canvas.get_renderer()
+    while True:
+        made = fig.legend(handles, labels, loc="outside lower center", ncols=ncols, **kw)
+        if ncols == 1 or made.get_window_extent(renderer).width <= fig.bbox.width:
+            return
+        made.remove()
+        ncols -= 1
 
 
 def figure(
