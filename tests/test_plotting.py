@@ -146,3 +146,10 @@ def test_a_long_legend_never_widens_the_saved_figure():
     fig.savefig(png, format="png", bbox_inches="tight")
     width = Image.open(png).size[0]
     assert width <= plotting.MAX_WIDTH_IN * plotting.DPI + 15, f"PNG {width} px wide"
+
+
+def test_timeline_can_sort_its_rows_by_name_numbers_numerically():
+    spans = [(f"thread {n}", n, n + 1, "call") for n in (3, 10, 0, 2)]
+    _, ax = plotting.timeline(spans, sort_rows=True)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "thread 0", "thread 2", "thread 3", "thread 10"]

@@ -3,6 +3,7 @@ throughput, labelled bars and event timelines, each coloured by its series' role
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -101,8 +102,10 @@ def timeline(
     title: str = "Who did what, when",
     xlabel: str = "time (ms)",
     marks: Iterable[tuple[str, float, str]] = (),
+    sort_rows: bool = False,
 ) -> tuple[Figure, Axes]:
-    """An event timeline: one row per thread or task.
+    """An event timeline: one row per thread or task, in first-seen order (the order things
+    happened) or, with ``sort_rows``, by name with numbers in numeric order (thread 0, 1, 2).
 
     Args:
         spans: ``(row, start, end, kind)`` bars; ``kind`` picks the colour
@@ -112,6 +115,8 @@ def timeline(
     spans = list(spans)
     marks = list(marks)
     rows = list(dict.fromkeys([s[0] for s in spans] + [m[0] for m in marks]))
+    if sort_rows:
+        rows.sort(key=lambda r: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", r)])
     kinds = list(dict.fromkeys(s[3] for s in spans))
     fig, ax = figure(title, xlabel, "", figsize=(MAX_WIDTH_IN, 0.5 * len(rows) + 1.9))
     shade = dict(zip(kinds, (c for c, _ in _shades(kinds)), strict=True))
