@@ -153,3 +153,16 @@ def test_timeline_can_sort_its_rows_by_name_numbers_numerically():
     _, ax = plotting.timeline(spans, sort_rows=True)
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "thread 0", "thread 2", "thread 3", "thread 10"]
+
+
+def test_a_long_title_is_wrapped_not_left_to_widen_the_saved_figure():
+    import io
+
+    from PIL import Image
+
+    fig, ax = plotting.figure("t", "x", "y")
+    ax.set_title("Broken batcher: three requests wait for a batch of 8 that never fills, ever")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    assert Image.open(png).size[0] <= plotting.MAX_WIDTH_IN * plotting.DPI + 25
+    assert "\n" in ax.get_title()

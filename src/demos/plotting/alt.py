@@ -72,6 +72,9 @@ def _print_png_described(self: FigureCanvasAgg, filename_or_obj: Any, *,
                          pil_kwargs: dict[str, Any] | None = None, **_others: Any) -> Any:
     # print_figure passes a print method from outside matplotlib every option it has for
     # any renderer (dpi, orientation, ...); print_png takes none of them (the canvas has).
+    from demos.plotting.layout import fit_titles  # here: layout imports this module's user
+
+    fit_titles(self.figure)
     metadata = dict(metadata or {})
     metadata.setdefault(_KEY, describe(self.figure))
     return _print_png(self, filename_or_obj, metadata=metadata, pil_kwargs=pil_kwargs)

@@ -8,6 +8,7 @@ on a phone, where the site scales a figure down to the screen's width, its text 
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import matplotlib as mpl
@@ -16,7 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["DPI", "MAX_WIDTH_IN", "MIN_FONT_PT", "figure", "legend", "use_book_style"]
+__all__ = ["DPI", "MAX_WIDTH_IN", "MIN_FONT_PT", "figure", "fit_titles", "legend", "use_book_style"]
 
 #: Figures are stored at this resolution: 1 inch is DPI CSS px at natural size.
 DPI = 100
@@ -122,3 +123,24 @@ def figure(
         a.set_xlabel(xlabel)
         a.set_ylabel(ylabel)
     return fig, ax
+
+
+def fit_titles(fig: Figure) -> None:
+    """Wrap a title (the figure's or a panel's) that is wider than the figure, at words.
+
+    The notebook stores the PNG cropped to what is drawn (bbox_inches="tight"): a long title
+    made it wider than :data:`MAX_WIDTH_IN`, and the site then shrank the whole figure and
+    its text. Called before every PNG is written (demos.plotting.alt), so titles set by a
+    chapter after :func:`figure` are fitted too.
+    """
+    renderer = fig.canvas.get_renderer()
+    texts = [fig._suptitle] if fig._suptitle is not None else []
+    texts += [ax.title for ax in fig.axes]
+    for text in texts:
+        content = text.get_text()
+        if not content or "\n" in content:
+            continue
+        width = text.get_window_extent(renderer).width
+        if width > 0.96 * fig.bbox.width:
+            chars = max(12, int(len(content) * 0.96 * fig.bbox.width / width))
+            text.set_text("\n".join(textwrap.wrap(content, chars)))

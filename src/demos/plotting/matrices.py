@@ -82,7 +82,9 @@ def verdict_grid(
     ax.set_xlim(-0.5, len(columns) - 0.5)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xticks(range(len(columns)), list(columns))
-    ax.set_yticks(range(len(rows)), list(rows), fontsize=MIN_FONT_PT)
+    # Long labels wrap at word boundaries, so the cells keep the figure's width.
+    ax.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(r, 24)) or r for r in rows],
+                  fontsize=MIN_FONT_PT)
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
     ax.grid(False)
