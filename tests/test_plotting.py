@@ -49,7 +49,7 @@ def test_several_broken_series_differ_by_shade_but_stay_in_the_broken_family():
 
 
 def test_a_figure_wider_than_the_text_column_is_refused():
-    with pytest.raises(ValueError, match=r"^figsize width must be <= 6\.4 in"):
+    with pytest.raises(ValueError, match=rf"^figsize width must be <= {plotting.MAX_WIDTH_IN} in"):
         plotting.figure("t", "x", "y", figsize=(9.0, 3.0))
 
 
@@ -77,3 +77,92 @@ def test_timeline_draws_one_row_per_thread_in_first_seen_order():
 def test_figures_have_a_white_background_for_light_and_dark_themes():
     fig, _ = plotting.figure("t", "x (s)", "y (ms)")
     assert matplotlib.colors.to_hex(fig.get_facecolor()) == "#ffffff"
+
+
+def test_every_png_a_figure_is_saved_as_says_what_it_shows(tmp_path):
+    """The inline backend's PNG (what a notebook stores) and savefig's carry the alt text."""
+    from IPython.core.pylabtools import print_figure
+
+    from demos.plotting.alt import png_description
+
+    fig, ax = plotting.rate_vs_threads({"broken": ([1, 2], [5, 9]), "fixed": ([1, 2], [0, 0])},
+                                       title="Lost updates → threads")
+    inline = tmp_path / "inline.png"
+    inline.write_bytes(print_figure(fig, "png", bbox_inches="tight"))
+    said = png_description(inline)
+    assert said is not None
+    for part in ("Lost updates → threads", "threads", "broken", "fixed"):
+        assert part in said, f"{part!r} missing from the alt text {said!r}"
+    plotting.set_alt(fig, "Lost updates grow with threads in broken; fixed stays at zero.")
+    fig.savefig(tmp_path / "saved.png")
+    assert png_description(tmp_path / "saved.png").startswith("Lost updates grow")
+    with pytest.raises(ValueError, match="alt text"):
+        plotting.set_alt(fig, " ")
+
+
+def _helper_figures():
+    yield plotting.rate_vs_threads({"broken": ([1, 2], [0, 5]), "fixed": ([1, 2], [0, 0])})[0]
+    yield plotting.error_vs_magnitude({"float16": ([1, 10], [1e-3, 1e-2]),
+                                       "float64": ([1, 10], [1e-16, 1e-16])})[0]
+    yield plotting.latency_throughput({"broken": ([1, 2], [3, 4]), "fixed": ([1, 2], [1, 2])})[0]
+    yield plotting.bars({"broken": 3.0, "fixed: per-thread copy": 1.0}, title="t", ylabel="s")[0]
+    yield plotting.timeline([("thread 0", 0, 5, "broken"), ("thread 1", 1, 4, "fixed")],
+                            marks=[("thread 0", 5, "timeout fires")])[0]
+    yield plotting.heatmap([[0.1, 0.9], [0.5, 0.2]], ["a long row label that wraps", "b"],
+                           title="t", colorbar="share")[0]
+    yield plotting.verdict_grid(["pitfall one", "pitfall two"], ["broken", "fixed"],
+                                [[True, False], [True, False]], title="t",
+                                notes=[["7/7", "0/7"], ["3/3", "0/3"]])[0]
+
+
+def test_no_text_in_a_helper_figure_is_smaller_than_min_font_pt():
+    """On a phone the site scales a MAX_WIDTH_IN figure to the column; its text stays at
+    >= 9 CSS px only if nothing is drawn under MIN_FONT_PT (tests/test_site.py measures the
+    scale)."""
+    from matplotlib.text import Text
+
+    for fig in _helper_figures():
+        fig.canvas.draw()
+        assert fig.get_figwidth() <= plotting.MAX_WIDTH_IN
+        small = [(t.get_text(), t.get_fontsize()) for t in fig.findobj(Text)
+                 if t.get_visible() and t.get_text().strip()
+                 and t.get_fontsize() < plotting.MIN_FONT_PT]
+        assert small == [], f"text under {plotting.MIN_FONT_PT} pt: {small}"
+
+
+def test_a_long_legend_never_widens_the_saved_figure():
+    """The notebook stores the PNG cropped to its contents (bbox_inches="tight"): a legend
+    wider than the figure would widen the PNG and the site would shrink its text."""
+    import io
+
+    from PIL import Image
+
+    fig, ax = plotting.figure("t", "x", "y")
+    for label in ("float16", "broken: int8, one scale per matrix",
+                  "fixed: int8, one scale per channel", "budget (0.02)"):
+        ax.plot([1, 2], [1, 2], label=label)
+    plotting.legend(ax, ncols=4)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    width = Image.open(png).size[0]
+    assert width <= plotting.MAX_WIDTH_IN * plotting.DPI + 15, f"PNG {width} px wide"
+
+
+def test_timeline_can_sort_its_rows_by_name_numbers_numerically():
+    spans = [(f"thread {n}", n, n + 1, "call") for n in (3, 10, 0, 2)]
+    _, ax = plotting.timeline(spans, sort_rows=True)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "thread 0", "thread 2", "thread 3", "thread 10"]
+
+
+def test_a_long_title_is_wrapped_not_left_to_widen_the_saved_figure():
+    import io
+
+    from PIL import Image
+
+    fig, ax = plotting.figure("t", "x", "y")
+    ax.set_title("Broken batcher: three requests wait for a batch of 8 that never fills, ever")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    assert Image.open(png).size[0] <= plotting.MAX_WIDTH_IN * plotting.DPI + 25
+    assert "\n" in ax.get_title()

@@ -22,6 +22,7 @@ The code lives in :mod:`~demos.plotting.palette` (colours and markers by role),
 
 from __future__ import annotations
 
+from demos.plotting.alt import describe, install, set_alt
 from demos.plotting.charts import (
     bars,
     error_vs_magnitude,
@@ -29,7 +30,7 @@ from demos.plotting.charts import (
     rate_vs_threads,
     timeline,
 )
-from demos.plotting.layout import MAX_WIDTH_IN, figure, legend, use_book_style
+from demos.plotting.layout import DPI, MAX_WIDTH_IN, MIN_FONT_PT, figure, legend, use_book_style
 from demos.plotting.matrices import heatmap, verdict_grid
 from demos.plotting.palette import (
     BROKEN,
@@ -45,13 +46,16 @@ from demos.plotting.palette import (
 
 __all__ = [
     "BROKEN",
+    "DPI",
     "FAMILIES",
     "FIXED",
     "MAX_WIDTH_IN",
+    "MIN_FONT_PT",
     "NEUTRAL",
     "REFERENCE",
     "bars",
     "colour_for",
+    "describe",
     "error_vs_magnitude",
     "figure",
     "heatmap",
@@ -60,8 +64,12 @@ __all__ = [
     "marker_for",
     "rate_vs_threads",
     "role_of",
+    "set_alt",
     "styles",
     "timeline",
     "use_book_style",
     "verdict_grid",
 ]
+
+# Every PNG matplotlib writes from now on carries its figure's alt text (demos.plotting.alt).
+install()

@@ -3,6 +3,7 @@ throughput, labelled bars and event timelines, each coloured by its series' role
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from demos.plotting.layout import MAX_WIDTH_IN, figure, legend
+from demos.plotting.layout import MAX_WIDTH_IN, MIN_FONT_PT, figure, legend
 from demos.plotting.palette import _shades
 
 __all__ = ["bars", "error_vs_magnitude", "latency_throughput", "rate_vs_threads", "timeline"]
@@ -87,7 +88,8 @@ def bars(
     if log:
         ax.set_yscale("log")
     if annotate:
-        ax.bar_label(rects, labels=[annotate.format(h) for h in heights], padding=2, fontsize=9)
+        ax.bar_label(rects, labels=[annotate.format(h) for h in heights], padding=2,
+                     fontsize=MIN_FONT_PT)
     ax.grid(axis="x", visible=False)
     if max(len(k) for k in labels) > 10:
         ax.tick_params(axis="x", labelrotation=20)
@@ -100,8 +102,10 @@ def timeline(
     title: str = "Who did what, when",
     xlabel: str = "time (ms)",
     marks: Iterable[tuple[str, float, str]] = (),
+    sort_rows: bool = False,
 ) -> tuple[Figure, Axes]:
-    """An event timeline: one row per thread or task.
+    """An event timeline: one row per thread or task, in first-seen order (the order things
+    happened) or, with ``sort_rows``, by name with numbers in numeric order (thread 0, 1, 2).
 
     Args:
         spans: ``(row, start, end, kind)`` bars; ``kind`` picks the colour
@@ -111,6 +115,8 @@ def timeline(
     spans = list(spans)
     marks = list(marks)
     rows = list(dict.fromkeys([s[0] for s in spans] + [m[0] for m in marks]))
+    if sort_rows:
+        rows.sort(key=lambda r: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", r)])
     kinds = list(dict.fromkeys(s[3] for s in spans))
     fig, ax = figure(title, xlabel, "", figsize=(MAX_WIDTH_IN, 0.5 * len(rows) + 1.9))
     shade = dict(zip(kinds, (c for c, _ in _shades(kinds)), strict=True))
@@ -122,7 +128,8 @@ def timeline(
         for name, t, label in marks:
             if name == row:
                 ax.plot([t, t], [row_index - 0.4, row_index + 0.4], color="#222222", linewidth=1.5)
-                ax.annotate(label, (t, row_index - 0.42), fontsize=8, ha="center", va="bottom")
+                ax.annotate(label, (t, row_index - 0.42), fontsize=MIN_FONT_PT, ha="center",
+                            va="bottom")
     ax.set_yticks(range(len(rows)), rows)
     ax.invert_yaxis()
     ax.grid(axis="y", visible=False)

@@ -1,12 +1,14 @@
 """The book's figure style, the page width, and the two helpers every figure starts from.
 
 White background and dark ink, so figures read the same on the site's light and dark
-themes; at most :data:`MAX_WIDTH_IN` wide, so their text is never scaled below legibility;
-legends below the axes, never on data.
+themes; at most :data:`MAX_WIDTH_IN` wide with no text under :data:`MIN_FONT_PT`, so that
+on a phone, where the site scales a figure down to the screen's width, its text stays at
+9 CSS px or more; legends below the axes, never on data.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import matplotlib as mpl
@@ -15,11 +17,17 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["MAX_WIDTH_IN", "figure", "legend", "use_book_style"]
+__all__ = ["DPI", "MAX_WIDTH_IN", "MIN_FONT_PT", "figure", "fit_titles", "legend", "use_book_style"]
 
-#: The site's text column, in inches at the figures' 100 dpi: wider figures get scaled
-#: down by the browser, and their text with them.
-MAX_WIDTH_IN = 6.4
+#: Figures are stored at this resolution: 1 inch is DPI CSS px at natural size.
+DPI = 100
+#: The widest figure, in inches. On a desktop (a 688 px column) it is shown at its natural
+#: size (460 px); on a 390 px phone the site scales it down to the 358 px column (0.78),
+#: so text of MIN_FONT_PT (12.5 px at natural size) is still 9.7 CSS px there.
+#: tests/test_site.py measures that scale on the built site.
+MAX_WIDTH_IN = 4.6
+#: No text in a figure is smaller than this (titles, labels, ticks, legends, annotations).
+MIN_FONT_PT = 9
 
 _RC: dict[str, Any] = {
     "figure.facecolor": "white",
@@ -36,12 +44,16 @@ _RC: dict[str, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.titleweight": "bold",
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
     "legend.frameon": False,
-    "figure.dpi": 100,
-    "savefig.dpi": 100,
-    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "figure.figsize": (MAX_WIDTH_IN, 3.2),
     "figure.constrained_layout.use": True,
     "lines.linewidth": 2.0,
 }
@@ -71,9 +83,17 @@ def legend(target: Axes | Figure, **kw: Any) -> None:
                 labels.append(lab)
     if not handles:
         return
-    kw.setdefault("ncols", min(len(labels), 3))
-    kw.setdefault("fontsize", 9)
-    fig.legend(handles, labels, loc="outside lower center", **kw)
+    kw.setdefault("fontsize", MIN_FONT_PT)
+    # As many columns as fit the figure's width: a wider legend would widen the saved PNG
+    # (bbox_inches="tight"), and the site would scale the figure, text and all, down to fit.
+    ncols = kw.pop("ncols", min(len(labels), 3))
+    renderer = fig.canvas.get_renderer()
+    while True:
+        made = fig.legend(handles, labels, loc="outside lower center", ncols=ncols, **kw)
+        if ncols == 1 or made.get_window_extent(renderer).width <= fig.bbox.width:
+            return
+        made.remove()
+        ncols -= 1
 
 
 def figure(
@@ -88,7 +108,7 @@ def figure(
 
     With ``ncols > 1`` the labels go on every panel and ``ax`` is an array.
     """
-    size = figsize or (MAX_WIDTH_IN, 3.6 if ncols == 1 else 3.4)
+    size = figsize or (MAX_WIDTH_IN, 3.2 if ncols == 1 else 3.4)
     if size[0] > MAX_WIDTH_IN:
         raise ValueError(
             f"figsize width must be <= {MAX_WIDTH_IN} in (the text column), got {size[0]}: "
@@ -103,3 +123,24 @@ def figure(
         a.set_xlabel(xlabel)
         a.set_ylabel(ylabel)
     return fig, ax
+
+
+def fit_titles(fig: Figure) -> None:
+    """Wrap a title (the figure's or a panel's) that is wider than the figure, at words.
+
+    The notebook stores the PNG cropped to what is drawn (bbox_inches="tight"): a long title
+    made it wider than :data:`MAX_WIDTH_IN`, and the site then shrank the whole figure and
+    its text. Called before every PNG is written (demos.plotting.alt), so titles set by a
+    chapter after :func:`figure` are fitted too.
+    """
+    renderer = fig.canvas.get_renderer()
+    texts = [fig._suptitle] if fig._suptitle is not None else []
+    texts += [ax.title for ax in fig.axes]
+    for text in texts:
+        content = text.get_text()
+        if not content or "\n" in content:
+            continue
+        width = text.get_window_extent(renderer).width
+        if width > 0.96 * fig.bbox.width:
+            chars = max(12, int(len(content) * 0.96 * fig.bbox.width / width))
+            text.set_text("\n".join(textwrap.wrap(content, chars)))

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from demos.plotting.layout import MAX_WIDTH_IN, figure
+from demos.plotting.layout import MAX_WIDTH_IN, MIN_FONT_PT, figure
 from demos.plotting.palette import BROKEN, FIXED
 
 __all__ = ["heatmap", "verdict_grid"]
@@ -35,7 +35,7 @@ def heatmap(
     """A matrix of values in neutral greys (a heat map is not broken or fixed), labelled.
 
     Row labels are drawn whole, never cut; the figure stays within :data:`MAX_WIDTH_IN`, and
-    annotations are at least 7 pt, so they stay readable on the site.
+    annotations are at least MIN_FONT_PT, so they stay readable on the site.
     """
     values = np.asarray(matrix, dtype=float)
     # Long labels wrap at word boundaries (never cut mid-word), leaving room for the cells.
@@ -45,15 +45,15 @@ def heatmap(
     fig, ax = figure(title, "", "", figsize=figsize or (MAX_WIDTH_IN, height))
     image = ax.imshow(values, cmap="Greys", vmin=vmin, vmax=vmax, aspect="auto")
     ax.grid(False)
-    ax.set_yticks(range(len(wrapped)), wrapped, fontsize=8)
+    ax.set_yticks(range(len(wrapped)), wrapped, fontsize=MIN_FONT_PT)
     cols = list(col_labels) if col_labels is not None else [str(i) for i in
                                                              range(values.shape[1])]
-    ax.set_xticks(range(len(cols)), cols, fontsize=8)
+    ax.set_xticks(range(len(cols)), cols, fontsize=MIN_FONT_PT)
     if annotate:
         top = np.nanmax(values) if vmax is None else vmax
         for (i, j), value in np.ndenumerate(values):
             shown = 0.0 if abs(value) < 0.05 else value  # no "-0.0"
-            ax.text(j, i, annotate.format(shown), ha="center", va="center", fontsize=7,
+            ax.text(j, i, annotate.format(shown), ha="center", va="center", fontsize=MIN_FONT_PT,
                     color="white" if value > 0.6 * top else "#222222")
     fig.colorbar(image, ax=ax, label=colorbar, shrink=0.9)
     return fig, ax
@@ -77,12 +77,14 @@ def verdict_grid(
                                                facecolor=colour, edgecolor="white"))
             word = "manifested" if bad else "held"
             note = f"\n{notes[i][j]}" if notes is not None and notes[i][j] else ""
-            ax.text(j, i, word + note, ha="center", va="center", fontsize=9,
+            ax.text(j, i, word + note, ha="center", va="center", fontsize=MIN_FONT_PT,
                     color="white", fontweight="bold")
     ax.set_xlim(-0.5, len(columns) - 0.5)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xticks(range(len(columns)), list(columns))
-    ax.set_yticks(range(len(rows)), list(rows), fontsize=9)
+    # Long labels wrap at word boundaries, so the cells keep the figure's width.
+    ax.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(r, 24)) or r for r in rows],
+                  fontsize=MIN_FONT_PT)
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
     ax.grid(False)

@@ -34,9 +34,22 @@ def roundtrip(dtypes: Sequence[str] = ("float16", "bfloat16", "float32")) -> tup
     fig, ax = plotting.error_vs_magnitude(
         series, title="Round trip float64 → dtype → float64",
         xlabel="magnitude of the value", ylabel="worst relative error")
-    for i, dtype in enumerate(dtypes):
-        ax.axhline(float(_finfo(dtype).eps), color=plotting.colour_for(dtype, i),
-                   linestyle=":", linewidth=1)
+    # Three neutral series (a format is neither broken nor fixed): told apart by line style
+    # and marker as well as shade, and each eps line is named where it is drawn.
+    for i, (line, dtype) in enumerate(zip(ax.lines, dtypes, strict=True)):
+        line.set_linestyle(("-", "--", "-.")[i % 3])
+        line.set_marker(plotting.marker_for(i))
+        line.set_markevery(0.12)
+        line.set_markersize(5)
+        eps = float(_finfo(dtype).eps)
+        ax.axhline(eps, color=plotting.colour_for(dtype, i), linestyle=":", linewidth=1)
+        below = i == 0 and len(dtypes) > 1  # float16's label under its line, off bfloat16's
+        ax.annotate(f"{dtype} eps", (1e-30, eps), textcoords="offset points",
+                    xytext=(0, -2 if below else 2), va="top" if below else "bottom",
+                    fontsize=plotting.MIN_FONT_PT, color=plotting.colour_for(dtype, i))
+    for old in list(fig.legends):  # the legend again, with the styles
+        old.remove()
+    plotting.legend(ax)
     ax.annotate("inf", (3e38, CEILING), textcoords="offset points", xytext=(6, -12))
     ax.set_ylim(1e-9, 30)
     return fig, ax
@@ -117,18 +130,19 @@ def budget_met(reports: Mapping[str, Sequence[Check]]) -> tuple[Figure, Axes]:
             y = i + (k - (len(reports) - 1) / 2) * height
             if check.verdict in ("loud", "false alarm"):
                 ax.annotate("refused: raised an error", (3e-6, y), va="center",
-                            fontsize=8, color=colour)
+                            fontsize=plotting.MIN_FONT_PT, color=colour)
                 continue
             ratio = check.error / check.budget if check.budget > 0 else 0.0
             if ratio == 0.0:
-                ax.annotate("exact: error 0", (3e-6, y), va="center", fontsize=8, color=colour)
+                ax.annotate("exact: error 0", (3e-6, y), va="center",
+                            fontsize=plotting.MIN_FONT_PT, color=colour)
                 continue
             ratio = min(max(ratio, 1e-6), 1e6)
             ax.barh(y, ratio, left=1e-6, height=height * 0.9, color=colour,
                     label=label if i == 0 else "_")
             if not np.isfinite(check.error):
                 ax.annotate("inf", (1e6, y), va="center", xytext=(3, 0),
-                            textcoords="offset points", fontsize=8)
+                            textcoords="offset points", fontsize=plotting.MIN_FONT_PT)
     ax.set_xscale("log")
     ax.set_xlim(1e-6, 1e6)
     ax.axvline(1.0, color=plotting.NEUTRAL, linestyle=":", linewidth=1.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 import matplotlib as mpl
@@ -77,14 +78,23 @@ def loads_vs_threads(
     """Loads against threads, one line per variant; styles differ so equal lines stay visible."""
     fig, ax = plotting.rate_vs_threads(series, title=title, ylabel=ylabel)
     styles = [("-", "o", 9), ("--", "s", 7), (":", "^", 7), ("-.", "D", 5)]
+    # Equal values (every fixed variant loads once) would draw one line over the other and
+    # hide them: each series is shifted sideways by a fraction of the smallest gap between
+    # thread counts, so every line and marker stays visible; the ticks keep the true counts.
+    xs = sorted({x for xs_, _ in series.values() for x in xs_})
+    gap = min((b - a for a, b in pairwise(xs)), default=1)
+    n = len(ax.lines)
     for i, line in enumerate(ax.lines):
         style, marker, size = styles[i % len(styles)]
         line.set_linestyle(style)
         line.set_marker(marker)
         line.set_markersize(size)
+        shift = (i - (n - 1) / 2) * 0.12 * gap
+        line.set_xdata([x + shift for x in line.get_xdata()])
+    ax.set_xticks(xs)
     for old in list(fig.legends):  # redraw the legend below the axes with the new styles
         old.remove()
-    plotting.legend(ax)
+    plotting.legend(ax, ncols=2)
     return fig, ax
 
 

@@ -1,0 +1,81 @@
+"""The book's Sphinx extension: figures' alt text, and toggles that say what they hide.
+
+* Alt text. An output image's alt is what the PNG says it shows (its ``Description``
+  chunk, written by :mod:`demos.plotting.alt` when the figure was saved); a PNG saved
+  before that (or by other code) gets the section it sits in, never its file path.
+* Toggle labels. myst-nb labels every collapsed cell "Show code cell source"; a cell
+  tagged ``solution`` says "Show the solution", and one tagged ``listing`` (a long listing
+  whose output is collapsed with ``hide-output``) says "Show the full listing".
+
+Listed in _config.yml's ``sphinx.extensions``; tests/test_site.py checks both on the site.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
+from demos.plotting.alt import png_description
+
+#: tag -> (prompt to show, prompt to hide); myst-nb fills ``{type}`` in its defaults only.
+LABELS = {
+    "solution": ("Show the solution", "Hide the solution"),
+    "listing": ("Show the full listing", "Hide the full listing"),
+}
+
+
+def _enclosing_section(node: nodes.Node) -> str:
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, nodes.section) and isinstance(parent.children[0], nodes.title):
+            return parent.children[0].astext()
+        parent = parent.parent
+    return ""
+
+
+class FigureAltText(SphinxPostTransform):
+    """Alt text for output images: what the PNG says it shows, else where it stands."""
+
+    default_priority = 200
+    formats = ("html",)
+
+    def run(self, **kwargs: Any) -> None:
+        for image in self.document.findall(nodes.image):
+            uri = image.get("uri", "")
+            if image.get("alt") and image["alt"] != uri:
+                continue
+            path = Path(uri)
+            if not path.is_absolute():
+                path = Path(self.env.srcdir) / uri
+            said = png_description(path) if path.suffix == ".png" and path.exists() else None
+            if not said:
+                section = _enclosing_section(image)
+                said = f"Figure in the section “{section}”" if section else "A figure"
+            image["alt"] = said
+
+
+class ToggleLabels(SphinxPostTransform):
+    """Before myst-nb wraps hidden cells (priority 199), give tagged cells their labels."""
+
+    default_priority = 198
+    formats = ("html",)
+
+    def run(self, **kwargs: Any) -> None:
+        for cell in self.document.findall(nodes.container):
+            if cell.get("nb_element") != "cell_code" or not cell.get("hide_mode"):
+                continue
+            tags = cell.get("cell_metadata", {}).get("tags", [])
+            for tag, (show, hide) in LABELS.items():
+                if tag in tags:
+                    cell["prompt_show"], cell["prompt_hide"] = show, hide
+                    break
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_post_transform(ToggleLabels)
+    app.add_post_transform(FigureAltText)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
