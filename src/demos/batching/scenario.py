@@ -109,8 +109,8 @@ def run(impl: ModuleType, *, clients: int = 3, requests: int = 4, max_batch: int
     )
     if failed:
         headline = (f"{len(failed)} of {len(results)} cases failed ({', '.join(failed)}): "
-                    f"{lost} of {sent} requests never answered; every hang was caught "
-                    f"within {worst:.2f} s")
+                    f"{lost} of {sent} requests lost (never answered while their client "
+                    f"waited); every hang was caught within {worst:.2f} s")
     else:
         headline = (f"all {len(results)} cases finished: {sent} requests, each answered once "
                     f"(a result, the model's error or a clear refusal), none lost")
