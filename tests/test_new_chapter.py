@@ -113,6 +113,13 @@ def _write_the_placeholders(copy: Path) -> list[str]:
     chapters brought to the catalogue's count. Returns the files changed."""
     changed = []
     marker = re.escape(new_chapter.PLACEHOLDER) + r":? ?"
+    guide = copy / "book" / "workshop.md"  # the new row's minutes, then the stated sum
+    text = re.sub(rf"^(\| `\w+` \| ){marker}min \| {marker}min \|$", r"\g<1>30 min | 60 min |",
+                  guide.read_text(encoding="utf-8"), flags=re.M)
+    total = sum(int(m.group(1)) for m in re.finditer(r"^\| `\w+` \| \d+ min \| (\d+) min \|$",
+                                                     text, re.M))
+    guide.write_text(re.sub(r"add up to \d+ minutes", f"add up to {total} minutes", text),
+                     encoding="utf-8")
     for folder in ("src", "tests", "notebooks", "book"):
         for path in sorted((copy / folder).rglob("*")):
             if path.suffix in {".py", ".md", ".ipynb", ".txt"} and path.is_file():
@@ -204,7 +211,10 @@ def test_toc_and_cheatsheet_entries_go_in_chapter_order(tmp_path):
 def test_the_workshop_section_goes_in_chapter_order_and_its_skip_line_parses(tmp_path):
     (tmp_path / "book").mkdir()
     guide = tmp_path / "book" / "workshop.md"
-    guide.write_text("# Guide\n\n## Chapter by chapter\n\n### H (`how_to_read`)\n\nH.\n\n"
+    guide.write_text("# Guide\n\n| notebook | teaching | all |\n|---|---|---|\n"
+                     "| `how_to_read` | 15 min | 25 min |\n| `01_a` | 40 min | 75 min |\n"
+                     "| `03_c` | 40 min | 70 min |\n\nThey add up to 170 minutes.\n\n"
+                     "## Chapter by chapter\n\n### H (`how_to_read`)\n\nH.\n\n"
                      "### A (`01_a`)\n\nA.\n\n### C (`03_c`)\n\nC.\n\n## After\n\nEnd.\n")
     new_chapter.add_to_workshop(tmp_path, "02_b", 2, "B")
     new_chapter.add_to_workshop(tmp_path, "04_d", 4)
@@ -215,6 +225,9 @@ def test_the_workshop_section_goes_in_chapter_order_and_its_skip_line_parses(tmp
     assert text.count("(`04_d`)") == 1 and "python -m demos run d`" in text
     section = text.split("(`04_d`)")[1].split("## After")[0]
     assert re.search(r"^Skip: 90 minutes, ", section, re.M) and new_chapter.PLACEHOLDER in section
+    rows = [m.group(1) for m in new_chapter.TIME_ROW.finditer(text)]
+    assert rows == ["how_to_read", "01_a", "02_b", "03_c", "04_d"], rows
+    assert f"| `04_d` | {new_chapter.PLACEHOLDER} min | {new_chapter.PLACEHOLDER} min |" in text
 
 
 def test_no_landed_chapter_still_holds_a_template_placeholder():

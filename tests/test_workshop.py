@@ -275,7 +275,24 @@ def test_every_workshop_plan_adds_up_to_its_slot_with_slack():
 
 def test_the_guide_states_the_sum_of_all_exercises_that_its_table_gives():
     text = workshop.GUIDE.read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `\w+` \| (\d+) min \| (\d+) min \|$", text, re.M)
-    assert len(rows) == len(notebooks())
-    total = sum(int(every) for _, every in rows)
-    assert f"add up to {total} minutes" in text
+    rows = re.findall(r"^\| `(\w+)` \| ([^|\n]*) min \| ([^|\n]*) min \|$", text, re.M)
+    table = ("book/workshop.md, the suggested-teaching-time table (`| notebook | suggested "
+             "teaching time | with all its exercises |`)")
+    missing = sorted({p.stem for p in notebooks()} - {name for name, _, _ in rows})
+    assert not missing, (
+        f"{table} has no row for {missing}: add one per notebook, in chapter order, as "
+        f"`| `NN_name` | N min | N min |` (teaching time with one exercise; with all its "
+        f"exercises), then update the sentence \"add up to N minutes\" to the new sum of "
+        f"the right-hand column")
+    unfilled = [name for name, one, every in rows
+                if not (one.strip().isdigit() and every.strip().isdigit())]
+    assert not unfilled, (
+        f"{table}: fill in the minutes of the row(s) for {unfilled} (whole numbers, "
+        f"`| `NN_name` | N min | N min |`), then update the sentence \"add up to N "
+        f"minutes\" to the new sum of the right-hand column")
+    assert len(rows) == len(notebooks()), f"{table}: one row per notebook, got {rows}"
+    total = sum(int(every) for _, _, every in rows)
+    stated = re.findall(r"add up to \d+ minutes", text)
+    assert f"add up to {total} minutes" in text, (
+        f"{table}: its right-hand column sums to {total} minutes; the full-day plan says "
+        f"{stated}: write \"add up to {total} minutes\" there")

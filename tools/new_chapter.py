@@ -12,6 +12,7 @@ creates, from ``tools/chapter_template/``:
   placeholders, stored executed (nbclient) and normalised (tools/normalise_notebooks.py);
 * the ``_toc.yml`` entry (under "The pitfalls"), the ``book/cheatsheet.md`` block, the
   ``book/workshop.md`` section (``### Title (`NN_NAME`)`` with a ``Skip:`` line) and
+  teaching-time row (``| `NN_NAME` | N min | N min |``, minutes to fill in), and
   ``book/references.md`` rewritten by ``tools/references.py`` (the notebook's "Further
   reading" is the chapter's entry there).
 
@@ -164,10 +165,14 @@ def add_to_workshop(root: Path, notebook: str, number: int, title: str = "") -> 
     """Add the chapter's section to the facilitator guide (book/workshop.md), in chapter
     order: ``### Title (`NN_name`)`` with objectives, a ``Skip:`` line (the sections to skip
     in each plan, quoted as the notebook heads them; tests/test_workshop.py checks them), the
-    terminal fallback and a question. Nothing happens when the section is there already."""
+    terminal fallback and a question; and its row ``| `NN_name` | N min | N min |`` in the
+    suggested-teaching-time table, minutes left as placeholders (tests/test_workshop.py
+    checks a row per notebook and the "add up to N minutes" sentence). Nothing happens to
+    the section or the row that is there already."""
     guide = root / "book" / "workshop.md"
-    text = guide.read_text(encoding="utf-8")
+    text = add_workshop_row(guide.read_text(encoding="utf-8"), notebook, number)
     if f"(`{notebook}`)" in text:
+        guide.write_text(text, encoding="utf-8")
         return
     name = notebook.split("_", 1)[1]
     title = title or f"{PLACEHOLDER}: chapter {number}"
@@ -196,6 +201,25 @@ def add_to_workshop(root: Path, notebook: str, number: int, title: str = "") -> 
     else:
         text = text[:at] + block + text[at:]
     guide.write_text(text, encoding="utf-8")
+
+
+TIME_ROW = re.compile(r"^\| `(\w+)` \| [^|\n]* min \| [^|\n]* min \|$", re.M)
+
+
+def add_workshop_row(text: str, notebook: str, number: int) -> str:
+    """Return the guide ``text`` with the notebook's row in its suggested-teaching-time
+    table, in chapter order, its minutes placeholders (the teaching time and the time
+    with all its exercises are measured by teaching, not generated)."""
+    rows = list(TIME_ROW.finditer(text))
+    if any(m.group(1) == notebook for m in rows):
+        return text
+    if not rows:
+        raise ValueError("book/workshop.md must have a suggested-teaching-time table with "
+                         "rows `| `NN_name` | N min | N min |`, got none")
+    row = f"| `{notebook}` | {PLACEHOLDER} min | {PLACEHOLDER} min |\n"
+    later = [m for m in rows if re.match(r"\d\d_", m.group(1)) and int(m.group(1)[:2]) > number]
+    at = later[0].start() if later else rows[-1].end() + 1
+    return text[:at] + row + text[at:]
 
 
 def create(root: Path, name: str, number: int, title: str | None = None, *,
@@ -275,7 +299,9 @@ def next_message(name: str, number: int) -> str:
     why = [
         f"replace every {PLACEHOLDER}: the package, the tests, the notebook (its Further "
         "reading becomes book/references.md), the cheat-sheet block and the workshop "
-        "section (its Skip: line quotes the notebook's headings); count the chapters in "
+        "section (its Skip: line quotes the notebook's headings) and the minutes of its "
+        "row in the workshop's teaching-time table (then its \"add up to N minutes\" "
+        "sentence); count the chapters in "
         "README.md, book/intro.ipynb, pyproject.toml and src/demos/__init__.py",
         "re-execute the chapter (also rewrites book/references.md)",
         "the chapter's unit tests and its contract and notebook tests",
