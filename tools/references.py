@@ -82,10 +82,10 @@ DOCS: dict[str, list[str]] = {
 #: reading already cites them (the key is what that citation's link contains).
 THREADS: dict[str, list[tuple[str, str]]] = {
     "01_precision": [
-        ("microsoft/onnxruntime/pull/29709", "[microsoft/onnxruntime#29709](https://github.com/microsoft/onnxruntime/pull/29709): float16 MatMul and Gemm on ARM64 CPUs."),  # noqa: E501
+        ("microsoft/onnxruntime/pull/29709", "[microsoft/onnxruntime#29709](https://github.com/microsoft/onnxruntime/pull/29709) (merged): float16 MatMul, Gemm and Conv kernels for the CPU provider through MLAS and KleidiAI on ARM64."),  # noqa: E501
     ],
     "03_batching": [
-        ("python/cpython/pull/98518", "[python/cpython#98518](https://github.com/python/cpython/pull/98518) (for issue [#96764](https://github.com/python/cpython/issues/96764)): `asyncio.wait_for` rewritten on `asyncio.timeout()`, in Python 3.12."),  # noqa: E501
+        ("python/cpython/pull/98518", "[python/cpython#98518](https://github.com/python/cpython/pull/98518) (for issue [#96764](https://github.com/python/cpython/issues/96764)): (merged) `asyncio.wait_for` rewritten on `asyncio.timeout()`, in Python 3.12."),  # noqa: E501
     ],
 }
 
