@@ -20,12 +20,14 @@ from demos.plotting.palette import BROKEN, FIXED
 
 __all__ = ["environments_table", "questions_grid"]
 
-_DIFFERS = "background:#FBE3D4;border:2px solid " + BROKEN + ";font-weight:bold"
-_PINNED = "background:#E3EFF8"
+#: Every tinted cell sets its own ink too, so the dark theme's light text never lands on it.
+_INK = "color:#1F1F1F"
+_DIFFERS = "background:#FBE3D4;border:2px solid " + BROKEN + ";font-weight:bold;" + _INK
+_PINNED = "background:#E3EFF8;" + _INK
 _TABLE = "border-collapse:collapse;font-size:0.85em;line-height:1.3"
 _CELL = "border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left"
 #: The question stays in view while the answers scroll sideways (on a phone).
-_STICKY = "position:sticky;left:0;background:#fff;z-index:1"
+_STICKY = "position:sticky;left:0;background:#fff;z-index:1;" + _INK
 
 
 def _wrap(table: str) -> str:
@@ -57,7 +59,8 @@ def questions_grid(matrix: list[dict[str, Any]], titles: dict[str, tuple[str, st
     body = []
     for pitfall in sorted({c.pitfall for c in found}, key=lambda n: titles[n]):
         number, title = titles[pitfall]
-        body.append(f'<tr><th colspan="{len(labels) + 1}" style="{_CELL};background:#f4f4f4">'
+        heading = f"{_CELL};background:#f4f4f4;{_INK}"
+        body.append(f'<tr><th colspan="{len(labels) + 1}" style="{heading}">'
                     f"{escape(str(number))} · {escape(title)}</th></tr>")
         for change in (c for c in found if c.pitfall == pitfall):
             question = (f'<td style="{_CELL};{_STICKY};min-width:10em;max-width:16em">'

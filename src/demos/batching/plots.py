@@ -42,7 +42,7 @@ def catches(catch_s: Mapping[str, float], timeout_s: float) -> Figure:
     ax.axhline(timeout_s + 0.5, color=plotting.colour_for("bound", 2), linestyle=":",
                linewidth=1.5, label="timeout_s + 0.5 s")
     ax.set_ylim(0, timeout_s + 0.8)
-    ax.tick_params(axis="x", labelsize=8)
+    ax.tick_params(axis="x", labelsize=plotting.MIN_FONT_PT)
     ax.grid(axis="x", visible=False)
     plotting.legend(ax)
     return fig
@@ -99,6 +99,6 @@ def padding(waste: Mapping[str, float]) -> Figure:
     ax.bar_label(rects, labels=[f"{v:.2f}" for v in waste.values()], padding=2, fontsize=9)
     ax.axhline(1.0, color=plotting.colour_for("no padding"), linestyle="--", linewidth=1)
     ax.set_ylim(0, max(waste.values()) * 1.18)
-    ax.tick_params(axis="x", labelsize=8)
+    ax.tick_params(axis="x", labelsize=plotting.MIN_FONT_PT)
     ax.grid(axis="x", visible=False)
     return fig
