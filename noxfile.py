@@ -13,7 +13,8 @@ are now, and that an installation observes what its Python's session recorded.
     nox -l                              list the sessions
     nox -s "python-3.12"                one session: `make test` on CPython 3.12
     nox -s "python-3.12" -- unit        the unit suite only (`make soak` repeats this)
-    nox                                 all of them (about 40 minutes on 2 cores)
+    nox                                 all of them (each Python session is a whole
+                                        `make test`: 13-18 min on a loaded 2-core machine)
 
 A session whose interpreter is not installed is skipped with a message, not failed (pyenv's
 CPython 3.11-3.13 are on the book's machines). After a run, ``git diff book/data/compat``
