@@ -166,3 +166,19 @@ def test_a_long_title_is_wrapped_not_left_to_widen_the_saved_figure():
     fig.savefig(png, format="png", bbox_inches="tight")
     assert Image.open(png).size[0] <= plotting.MAX_WIDTH_IN * plotting.DPI + 25
     assert "\n" in ax.get_title()
+
+
+def test_a_title_centred_off_the_figure_centre_is_wrapped_before_the_png_is_cropped():
+    """A panel title is centred on its axes, which long row labels push right: a title
+    narrower than the figure can still spill past its right edge. It is wrapped before
+    bbox_inches="tight" measures the drawing, so the stored PNG keeps the figure's width."""
+    import io
+
+    from PIL import Image
+
+    spans = [(f"locked · request-{n}", n, n + 5, "broken: model running") for n in range(3)]
+    fig, ax = plotting.timeline(spans, title="Model runs in flight: one at a time vs overlapping")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    assert Image.open(png).size[0] <= plotting.MAX_WIDTH_IN * plotting.DPI + 20
+    assert "\n" in ax.get_title()

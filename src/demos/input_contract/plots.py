@@ -7,6 +7,7 @@ takes the family of the side that reaches it (:data:`VERDICT_COLOURS`).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,21 +36,29 @@ _DARK_INK = {"unclear error", "named by runtime", "correct"}
 
 def verdict_grid(results: Mapping[str, Sequence[Attempt]], *,
                  title: str = "What each mistake led to") -> tuple[Any, Any]:
-    """One row per mistake, one column per implementation, coloured by verdict."""
+    """One row per mistake, one column per implementation, coloured by verdict.
+
+    The figure is the text column's width (:data:`demos.plotting.MAX_WIDTH_IN`) whatever
+    the number of columns: each verdict is written on two short lines ("named by" /
+    "runtime") at :data:`demos.plotting.MIN_FONT_PT`, so the cells stay narrow and the
+    mistakes' names keep their room, and nothing spills past the figure's edge.
+    """
     impls = list(results)
     cases = [a.case for a in results[impls[0]]]
     fig, ax = plotting.figure(title, "implementation", "",
-                              figsize=(2.6 + 1.9 * len(impls), 0.36 * len(cases) + 1.4))
+                              figsize=(plotting.MAX_WIDTH_IN, 0.42 * len(cases) + 1.4))
     for col, impl in enumerate(impls):
         for row, attempt in enumerate(results[impl]):
             ax.add_patch(mpl.patches.Rectangle((col - 0.48, row - 0.45), 0.96, 0.9,
                                                color=VERDICT_COLOURS[attempt.verdict]))
             ink = "black" if attempt.verdict in _DARK_INK else "white"
-            ax.text(col, row, attempt.verdict, ha="center", va="center", color=ink, fontsize=9)
+            ax.text(col, row, "\n".join(textwrap.wrap(attempt.verdict, 9)), ha="center",
+                    va="center", color=ink, fontsize=plotting.MIN_FONT_PT, linespacing=1.1)
     ax.set_xlim(-0.5, len(impls) - 0.5)
     ax.set_ylim(len(cases) - 0.5, -0.5)
     ax.set_xticks(range(len(impls)), impls)
-    ax.set_yticks(range(len(cases)), cases)
+    ax.set_yticks(range(len(cases)), cases, fontsize=plotting.MIN_FONT_PT)
+    ax.tick_params(length=0)
     ax.grid(visible=False)
     return fig, ax
 

@@ -16,6 +16,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -80,10 +81,25 @@ def _print_png_described(self: FigureCanvasAgg, filename_or_obj: Any, *,
     return _print_png(self, filename_or_obj, metadata=metadata, pil_kwargs=pil_kwargs)
 
 
+_print_figure = FigureCanvasBase.print_figure
+
+
+def _print_figure_fitted(self: FigureCanvasBase, *args: Any, **kwargs: Any) -> Any:
+    # Titles are fitted before print_figure measures the drawing for bbox_inches="tight"
+    # (the inline backend's setting): fitted only in print_png, a long title was wrapped
+    # after the crop was computed, and the stored PNG kept the unwrapped title's width.
+    from demos.plotting.layout import fit_titles
+
+    fit_titles(self.figure)
+    return _print_figure(self, *args, **kwargs)
+
+
 def install() -> None:
     """Make every PNG matplotlib's Agg canvases write (the inline backend's too) describe
-    its figure. Idempotent; done when :mod:`demos.plotting` is imported."""
+    its figure, with its titles fitted to its width first. Idempotent; done when
+    :mod:`demos.plotting` is imported."""
     FigureCanvasAgg.print_png = _print_png_described  # type: ignore[method-assign]
+    FigureCanvasBase.print_figure = _print_figure_fitted  # type: ignore[method-assign]
 
 
 def png_description(path: Path) -> str | None:

@@ -134,13 +134,18 @@ def fit_titles(fig: Figure) -> None:
     chapter after :func:`figure` are fitted too.
     """
     renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)  # lay the figure out first: titles are measured where they will sit
     texts = [fig._suptitle] if fig._suptitle is not None else []
     texts += [ax.title for ax in fig.axes]
     for text in texts:
         content = text.get_text()
         if not content or "\n" in content:
             continue
-        width = text.get_window_extent(renderer).width
-        if width > 0.96 * fig.bbox.width:
-            chars = max(12, int(len(content) * 0.96 * fig.bbox.width / width))
+        box = text.get_window_extent(renderer)
+        # A panel's title is centred on its axes, not on the figure: the room it has is
+        # twice the distance from that centre to the nearer edge of the figure.
+        centre = (box.x0 + box.x1) / 2
+        room = 0.96 * min(fig.bbox.width, 2 * min(centre, fig.bbox.width - centre))
+        if box.width > room:
+            chars = max(12, int(len(content) * room / box.width))
             text.set_text("\n".join(textwrap.wrap(content, chars)))
