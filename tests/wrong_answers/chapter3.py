@@ -97,6 +97,17 @@ def _():
     return _p32(lambda text: max(1, len(text.split())))
 
 
+@wrong("3.2", "a tenth of the characters: few calls, no token estimate",
+       r"not a token estimate: the median estimate is 0\.\d\d times")
+def _():
+    return _p32(lambda text: len(text) // 10 + 2)
+
+
+@wrong("3.2", "half the characters: twice the token count", r"not a token estimate")
+def _():
+    return _p32(lambda text: len(text) // 2)
+
+
 @wrong("3.2", "a float estimate", r"must return an int >= 1, got")
 def _():
     return _p32(lambda text: len(text) / 4 + 2)

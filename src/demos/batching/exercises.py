@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import statistics
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -108,6 +109,10 @@ def check_1(batcher_class: type) -> exercises.Verdict:
     return exercises.check("3.1", attempt)
 
 
+#: An estimate's median ratio to the true token count must lie here: far off, it is no estimate.
+_RATIO = (0.67, 1.5)
+
+
 @functools.cache
 def _long_tail() -> tuple[tuple[str, ...], tuple[int, ...]]:
     from demos.batching import perf
@@ -141,6 +146,11 @@ def check_2(size_fn: Callable[[str], int], *, max_waste: float = 1.4) -> exercis
         message = (f"{waste:.2f} padded tokens per useful token in {len(cuts)} calls "
                    f"(exact counts: {len(exact)} calls; the goal: at most {max_waste} "
                    f"in at most {most})")
+        ratio = statistics.median(e / n for e, n in zip(estimates, lengths, strict=True))
+        if ok and not _RATIO[0] <= ratio <= _RATIO[1]:
+            return exercises.failed("3.2", f"{message}, but size_fn is not a token estimate: "
+                                    f"the median estimate is {ratio:.2f} times the true token "
+                                    f"count (the goal: between {_RATIO[0]} and {_RATIO[1]})")
         return exercises.Verdict("3.2", ok, message)
 
     return exercises.check("3.2", attempt)
