@@ -44,6 +44,16 @@ def _():
     return _p31(AtSubmit)
 
 
+@wrong("3.1", "asyncio.wait_for on the client side: fails a request already sent in time",
+       r"[0-4] of 5 live requests answered")
+def _():
+    class ClientSide(_batcher()):
+        async def submit(self, item, deadline_s):
+            return await asyncio.wait_for(super().submit(item), deadline_s)
+
+    return _p31(ClientSide)
+
+
 @wrong("3.1", "fails expired requests after the model call", r"[1-3] of 3 reached the model")
 def _():
     class AfterCall(_batcher()):
