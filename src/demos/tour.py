@@ -124,7 +124,8 @@ def _check_reentrant_lock(make_lock: Callable[[], Any]) -> Verdict:
         return failed("H.1", "a thread that took your lock did not signal that it holds it")
     if not kept_out:
         return failed("H.1", "a second thread's acquire() returned while the first thread "
-                             "held your lock: it no longer protects anything")
+                             "held your lock (taken twice, released once): it no longer "
+                             "protects anything; count the holder's acquires")
     return passed("H.1", f"add_many() stored all {len(items)} items through a lock its "
                          "thread already held, and a second thread was kept out meanwhile")
 
@@ -147,18 +148,22 @@ def _releaser(lock: Any) -> Callable[[], None]:
 def _keeps_a_second_thread_out(lock: Any) -> bool | None:
     """True when a second thread's plain ``lock.acquire()`` waits until the holder lets go.
 
-    The holder takes the lock and keeps it until the check says ``go``; a second thread
-    calls ``acquire()`` (blocking, no timeout, as ``with lock:`` does) and notes whether
-    ``go`` was already given when it got in. ``go`` is given only once the second thread
-    has returned from ``acquire()`` or has waited :data:`EXCLUSION_WAIT_S` inside it, so a
-    lock that lets it in while held is caught by construction (whatever ``acquire(timeout=…)``
-    or ``acquire(blocking=False)`` answer), and a real lock costs that wait once.
+    The holder takes the lock twice, lets go once, and keeps it until the check says ``go``; a
+    second thread calls ``acquire()`` (blocking, no timeout, as ``with lock:`` does) and notes
+    whether ``go`` was already given when it got in. ``go`` is given only once the second thread
+    has returned from ``acquire()`` or has waited :data:`EXCLUSION_WAIT_S` inside it, so a lock
+    that lets it in while held is caught by construction (whatever ``acquire(timeout=…)`` or
+    ``acquire(blocking=False)`` answer), and a real lock costs that wait once.
     """
     held, go, trying, inside = (threading.Event() for _ in range(4))
     early: list[bool] = []
 
     def holder() -> None:
+        # Twice in, once out: a lock that remembers its owner but not how often it was taken
+        # is free again here, while the outer ``with`` still runs.
         with lock:
+            with lock:
+                pass
             held.set()
             go.wait(CHECK_BOUND_S * 5)
 

@@ -44,6 +44,16 @@ def _():
     return _p31(AtSubmit)
 
 
+@wrong("3.1", "asyncio.wait_for on the client side: fails a request already sent in time",
+       r"[0-4] of 5 live requests answered")
+def _():
+    class ClientSide(_batcher()):
+        async def submit(self, item, deadline_s):
+            return await asyncio.wait_for(super().submit(item), deadline_s)
+
+    return _p31(ClientSide)
+
+
 @wrong("3.1", "fails expired requests after the model call", r"[1-3] of 3 reached the model")
 def _():
     class AfterCall(_batcher()):
@@ -95,6 +105,17 @@ def _():
 @wrong("3.2", "words counted as tokens", r"padded tokens per useful token")
 def _():
     return _p32(lambda text: max(1, len(text.split())))
+
+
+@wrong("3.2", "a tenth of the characters: few calls, no token estimate",
+       r"not a token estimate: the median estimate is 0\.\d\d times")
+def _():
+    return _p32(lambda text: len(text) // 10 + 2)
+
+
+@wrong("3.2", "half the characters: twice the token count", r"not a token estimate")
+def _():
+    return _p32(lambda text: len(text) // 2)
 
 
 @wrong("3.2", "a float estimate", r"must return an int >= 1, got")

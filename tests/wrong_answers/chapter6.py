@@ -133,6 +133,68 @@ class _TokenizerQueue:
             self._free.put(_copy(tokenizer))
 
 
+@wrong("6.2", "a copy picked round-robin: two holders can share one", r"handed out again")
+def _():
+    class RoundRobin:
+        def __init__(self, tokenizer, size):
+            self.t = [_copy(tokenizer) for _ in range(size)]
+            self.i = 0
+            self.sem = threading.Semaphore(size)
+
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            if not self.sem.acquire(timeout=timeout_s):
+                raise TimeoutError("no tokenizer free")
+            try:
+                self.i += 1
+                yield self.t[self.i % len(self.t)]
+            finally:
+                self.sem.release()
+
+    return _p62(RoundRobin)
+
+
+@wrong("6.2", "the caller's own tokenizer is one of the pool's", r"caller's own tokenizer")
+def _():
+    class WithOriginal(_TokenizerQueue):
+        def __init__(self, tokenizer, size):
+            self._free = queue.Queue()
+            self._free.put(tokenizer)
+            for _ in range(size - 1):
+                self._free.put(_copy(tokenizer))
+
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            try:
+                tokenizer = self._free.get(timeout=timeout_s)
+            except queue.Empty:
+                raise TimeoutError("no tokenizer free") from None
+            try:
+                yield tokenizer
+            finally:
+                self._free.put(tokenizer)
+
+    return _p62(WithOriginal)
+
+
+@wrong("6.2", "None given when the pool is empty", r"gave None instead of raising")
+def _():
+    class NoneWhenEmpty(_TokenizerQueue):
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            try:
+                tokenizer = self._free.get(timeout=timeout_s)
+            except queue.Empty:
+                tokenizer = None
+            try:
+                yield tokenizer
+            finally:
+                if tokenizer is not None:
+                    self._free.put(tokenizer)
+
+    return _p62(NoneWhenEmpty)
+
+
 @wrong("6.2", "checkout waits forever, its timeout ignored", r"did not return within")
 def _():
     class NoTimeout(_TokenizerQueue):

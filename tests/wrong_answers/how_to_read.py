@@ -27,6 +27,34 @@ class _AlwaysFreeLock:
         self.release()
 
 
+class _OwnerLock:
+    """Remembers which thread holds it but not how often: the inner release frees it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self._owner == threading.get_ident():
+            return True
+        if self._lock.acquire(blocking, timeout):
+            self._owner = threading.get_ident()
+            return True
+        return False
+
+    def release(self) -> None:
+        if self._owner is not None:  # the outer release finds it already free: no error
+            self._owner = None
+            self._lock.release()
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 def _h1(make_lock):
     from demos import tour
 
@@ -46,6 +74,12 @@ def _():
 @wrong("H.1", "a bounded semaphore of 2", "second thread")
 def _():
     return _h1(lambda: threading.BoundedSemaphore(2))
+
+
+@wrong("H.1", "a lock that knows its owner but does not count re-entries",
+       "taken twice, released once")
+def _():
+    return _h1(_OwnerLock)
 
 
 @wrong("H.1", "a plain Lock (the stub)", "could not take it again")

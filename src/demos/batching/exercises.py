@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import statistics
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -43,9 +44,10 @@ async def _until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.001)
 
 
-def _settled(batcher: Any, tasks: list[asyncio.Task[Any]]) -> int:
-    """Requests queued or already answered: a request refused at once is not queued."""
-    return int(batcher.statistics().queued) + sum(task.done() for task in tasks)
+def _settled(batcher: Any, tasks: list[asyncio.Task[Any]], sent: int = 0) -> int:
+    """Requests queued or already answered: a request refused at once is not queued.
+    ``sent`` counts those of ``tasks`` already handed to the (gated) model."""
+    return int(batcher.statistics().queued) + sum(task.done() for task in tasks) + sent
 
 
 def _run(coro_fn: Callable[[], Any], model: _Gated) -> Any:
@@ -66,10 +68,11 @@ def check_1(batcher_class: type) -> exercises.Verdict:
     """Exercise 3.1: ``submit(item, deadline_s)``; a request whose deadline has passed
     before its batch is sent fails with TimeoutError and never reaches the model.
 
-    While a gated model holds the first call, requests 1, 3 and 4 are queued with a 1 s
-    deadline and 2 and 5 with 60 s; the check waits 1.5 s, queues 6 and 7 with the same
-    1 s deadline, and opens the gate: 1, 3 and 4 have expired, 6 and 7 have not. A rule on
-    the deadline's value alone ("under 1 s fails") cannot tell them apart.
+    Request 0 (1 s deadline) is sent at once to a gated model that holds it past its deadline:
+    it must be answered. While the model holds it, requests 1, 3 and 4 are queued with a 1 s
+    deadline and 2 and 5 with 60 s; the check waits 1.5 s, queues 6 and 7 with the same 1 s
+    deadline, and opens the gate: 1, 3 and 4 have expired, 6 and 7 have not. A rule on the
+    deadline's value alone ("under 1 s fails") cannot tell them apart.
     """
 
     def attempt() -> exercises.Verdict:
@@ -78,18 +81,30 @@ def check_1(batcher_class: type) -> exercises.Verdict:
 
         async def scenario() -> list[Any]:
             async with batcher_class(model, max_batch=8, max_wait_s=0.0) as batcher:
-                tasks = [asyncio.create_task(batcher.submit(0, deadline_s=60.0), name="c-0")]
-                await _until(model.entered.is_set)  # the model is busy with request 0
+                # Request 0 is sent at once and held past its 1 s deadline: it must still be
+                # answered (a deadline is for the queue, not the model's own time).
+                tasks = [asyncio.create_task(batcher.submit(0, deadline_s=_DEADLINE_S),
+                                             name="c-0")]
+                # the model is busy with request 0 (or an answer refused it at once)
+                await _until(lambda: model.entered.is_set() or tasks[0].done())
+                zero = int(model.entered.is_set())  # request 0 is in the model's first call
+
+                def settled() -> int:
+                    sent = sum(len(call) for call in model.calls) - zero
+                    return _settled(batcher, tasks[1:], sent)
                 for item, deadline in ((1, _DEADLINE_S), (2, 60.0), (3, _DEADLINE_S),
                                        (4, _DEADLINE_S), (5, 60.0)):
                     tasks.append(asyncio.create_task(
                         batcher.submit(item, deadline_s=deadline), name=f"c-{item}"))
-                await _until(lambda: _settled(batcher, tasks[1:]) == 5)
+                await _until(lambda: settled() >= 5)
                 await asyncio.sleep(_EXPIRE_S)  # 1, 3 and 4 expire while the model is busy
+                # A request given up on client-side is done yet may still sit in the queue,
+                # counted twice: wait for 6 and 7 to add two to whatever the count is now.
+                before = settled()
                 for item in (6, 7):
                     tasks.append(asyncio.create_task(
                         batcher.submit(item, deadline_s=_DEADLINE_S), name=f"c-{item}"))
-                await _until(lambda: _settled(batcher, tasks[1:]) == 7)
+                await _until(lambda: settled() >= before + 2)
                 model.gate.set()
                 return list(await asyncio.gather(*tasks, return_exceptions=True))
 
@@ -106,6 +121,10 @@ def check_1(batcher_class: type) -> exercises.Verdict:
         return exercises.Verdict("3.1", ok, message)
 
     return exercises.check("3.1", attempt)
+
+
+#: An estimate's median ratio to the true token count must lie here: far off, it is no estimate.
+_RATIO = (0.67, 1.5)
 
 
 @functools.cache
@@ -141,6 +160,11 @@ def check_2(size_fn: Callable[[str], int], *, max_waste: float = 1.4) -> exercis
         message = (f"{waste:.2f} padded tokens per useful token in {len(cuts)} calls "
                    f"(exact counts: {len(exact)} calls; the goal: at most {max_waste} "
                    f"in at most {most})")
+        ratio = statistics.median(e / n for e, n in zip(estimates, lengths, strict=True))
+        if ok and not _RATIO[0] <= ratio <= _RATIO[1]:
+            return exercises.failed("3.2", f"{message}, but size_fn is not a token estimate: "
+                                    f"the median estimate is {ratio:.2f} times the true token "
+                                    f"count (the goal: between {_RATIO[0]} and {_RATIO[1]})")
         return exercises.Verdict("3.2", ok, message)
 
     return exercises.check("3.2", attempt)

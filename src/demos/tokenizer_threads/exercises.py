@@ -106,7 +106,7 @@ def check_2(pool_class: type) -> Verdict:
         source = Tokenizer.from_str(shipped_tokenizer_json())
         size = 2
         pool = pool_class(source, size)
-        problem = _held_at_once(pool, size)  # by construction: every tokenizer checked out
+        problem = _held_at_once(pool, size, source)  # by construction: all checked out
         if problem is not None:
             return exercises.failed("6.2", problem)
         count = _Counting()
@@ -142,15 +142,16 @@ def check_2(pool_class: type) -> Verdict:
     return exercises.check("6.2", attempt)
 
 
-def _held_at_once(pool: Any, size: int) -> str | None:
-    """Check out ``size`` tokenizers and hold them: they must differ, and one more must
-    raise TimeoutError within its timeout. None when both hold."""
+def _held_at_once(pool: Any, size: int, source: Tokenizer) -> str | None:
+    """Check out ``size`` tokenizers and hold them: they must differ, none may be the caller's
+    own ``source``, and one more must raise TimeoutError within its timeout; a tokenizer still
+    held must not be handed out again. None when all hold."""
     held = [pool.checkout(timeout_s=1.0) for _ in range(size)]
     tokenizers = [manager.__enter__() for manager in held]
 
-    def one_more() -> None:
-        with pool.checkout(timeout_s=0.2):
-            pass
+    def one_more() -> Any:
+        with pool.checkout(timeout_s=0.2) as got:
+            return got
 
     try:
         distinct = len({id(t) for t in tokenizers})
@@ -160,13 +161,21 @@ def _held_at_once(pool: Any, size: int) -> str | None:
             manager.__exit__(None, None, None)
     if outcome is None:
         return f"{size} checkouts held at once got {distinct} tokenizer(s) between them"
+    if any(t is source for t in tokenizers):
+        return ("the pool handed out the caller's own tokenizer: every tokenizer in it must "
+                "be a copy, since the caller may still use the original")
     if outcome.hung:
         return "a checkout from an empty pool did not return within 5 s"
+    if outcome.ok and outcome.value is None:
+        return "a checkout from an empty pool gave None instead of raising TimeoutError"
     if outcome.ok:
         return "a checkout from an empty pool returned a tokenizer instead of raising"
     if not isinstance(outcome.error, TimeoutError):
         return (f"a checkout from an empty pool raised {type(outcome.error).__name__} "
                 "instead of TimeoutError")
+    shared = _handed_out_twice(pool)
+    if shared is not None:
+        return shared
     with contextlib.suppress(KeyError), pool.checkout(timeout_s=1.0):
         raise KeyError("the request failed")
     again = [pool.checkout(timeout_s=0.2) for _ in range(size)]
@@ -180,6 +189,23 @@ def _held_at_once(pool: Any, size: int) -> str | None:
     finally:
         for manager in taken:
             manager.__exit__(None, None, None)
+    return None
+
+
+def _handed_out_twice(pool: Any) -> str | None:
+    """Hold A, take B, return B, take C: C must not be A's tokenizer (a pool that picks a copy
+    round-robin instead of from the free ones fails here by construction)."""
+    first = pool.checkout(timeout_s=1.0)
+    a = first.__enter__()
+    try:
+        with pool.checkout(timeout_s=1.0):
+            pass
+        with pool.checkout(timeout_s=1.0) as c:
+            if c is a:
+                return ("a tokenizer still checked out was handed out again: hand out only "
+                        "tokenizers that were checked back in")
+    finally:
+        first.__exit__(None, None, None)
     return None
 
 
