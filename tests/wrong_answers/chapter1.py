@@ -32,7 +32,7 @@ def _p11(cls):
     return exercises.check_1(cls)
 
 
-@wrong("1.1", "keeps only the last batch's mean", r"a stream of varying values: \d")
+@wrong("1.1", "keeps only the last batch's mean", r"one at a time: \d")
 def _():
     class LastMean(_RunningMeanBase):
         def add(self, batch):
@@ -114,6 +114,25 @@ def _():
             self._count += values.size
 
     return _p11(WrongSign)
+
+
+@wrong("1.1", "an incremental float32 mean without compensation",
+       r"1 of 4 streams off .*one at a time: within, \d")
+def _():
+    class Incremental(_RunningMeanBase):
+        def add(self, batch):
+            values = np.asarray(batch, dtype=np.float32).ravel()
+            self._count += values.size
+            step = values.mean(dtype=np.float32) - self._total
+            self._total = np.float32(self._total + step * np.float32(values.size / self._count))
+
+        def mean(self):
+            return np.float32(self._total)
+
+        def total(self):
+            return np.float32(self._total * self._count)
+
+    return _p11(Incremental)
 
 
 @wrong("1.1", "the float64 total hidden in a list", r"holds a Python float")
