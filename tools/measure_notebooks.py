@@ -36,6 +36,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from references import title  # one reading of a notebook's `# Title` line
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "book" / "data" / "notebook_times.json"
 TABLE = ROOT / "book" / "_generated" / "notebook_times.md"
@@ -52,19 +55,10 @@ def sources_sha256(nb: nbformat.NotebookNode) -> str:
     return digest.hexdigest()
 
 
-def _title(nb: nbformat.NotebookNode, fallback: str) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return fallback
-
-
 def measure(path: Path, timeout_s: int = 600) -> dict:
     nb = nbformat.read(path, as_version=4)
     entry = {
-        "title": _title(nb, path.stem),
+        "title": title(nb, path.stem),
         "sources_sha256": sources_sha256(nb),
         "code_cells": sum(c.cell_type == "code" for c in nb.cells),
         "exercises": sum(len(re.findall(r"^### Exercise", c.source, re.M))
