@@ -59,3 +59,24 @@ def test_a_fresh_venv_installs_from_the_wheelhouse_offline_and_the_doctor_passes
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "with --no-index in" in result.stdout
     assert result.stdout.rstrip().splitlines()[-2].endswith("— ready")
+
+
+def test_the_default_wheelhouse_serves_every_python_the_readme_names():
+    """The matrix runs the offline-install test on each of noxfile.py's PYTHONS, from the one
+    wheelhouse `.ci/run` made: it needs wheels for each, not only for the Python that ran it."""
+    pythons = wheelhouse.supported_pythons()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert all(version in readme for version in pythons), pythons
+    plans = wheelhouse.targets(None, pythons)
+    assert plans[0] == []  # this interpreter as it is
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    others = {plan[plan.index("--python-version") + 1] for plan in plans[1:]}
+    assert others == set(pythons) - {running}
+    assert all("--only-binary=:all:" in plan for plan in plans[1:])
+
+
+def test_another_platform_takes_wheels_only_for_the_named_pythons():
+    assert wheelhouse.targets("win_amd64", ["3.12"]) == [
+        ["--only-binary=:all:", "--platform", "win_amd64", "--python-version", "3.12"]]
+    assert wheelhouse.targets("win_amd64", []) == [
+        ["--only-binary=:all:", "--platform", "win_amd64"]]

