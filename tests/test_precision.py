@@ -113,50 +113,137 @@ def test_cli_runs_and_benches_the_chapter():
 # --- to_model_input ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
-    ("values", "dtype", "message"),
+    ("values", "dtype", "kind", "message"),
     [
-        ([1.0, 70000.0], "float16",
+        ([1.0, 70000.0], "float16", {"kind": "real"},
          r"^values\[1\] = 70000.0 became inf in float16 \(overflow: float16's largest finite "
          r"value is 65504.0\); 1 of 2 values over budget$"),
-        ([1.0, 2.9e-8], "float16",
+        ([1.0, 2.9e-8], "float16", {"kind": "real"},
          r"^values\[1\] = 2.9e-08 became 0.0 in float16 \(underflow: off by 2.9e-08 = 100% of "
          r"it; budget is atol=0 \+ rtol=0.000977 × \|value\|\); 1 of 2 values over budget$"),
-        ([[0.1, 1e-6]], "float16",
+        ([[0.1, 1e-6]], "float16", {"kind": "real"},
          r"^values\[0, 1\] = 1e-06 became 1.0132789611816406e-06 in float16 \(rounding: off by "
          r"1.33e-08 = 1.33% of it; budget is atol=0 \+ rtol=0.000977 × \|value\|\); "
          r"1 of 2 values over budget$"),
-        (np.arange(2**24 - 2, 2**24 + 6), "float32",
-         r"^values\[3\] = 16777217 became 16777216.0 in float32 \(integer: above 2\*\*24 = "
-         r"16777216, float32 integers are 2 apart\); 5 of 8 values over budget$"),
-        ([1.7e9, 1.7e9 + 50], "float32",
-         r"^values\[1\] = 1700000050.0 became 1700000000.0 in float32 \(integer: above "
-         r"2\*\*24 = 16777216, float32 integers are 128 apart\); 2 of 2 values over budget$"),
+        (np.arange(2**24 - 2, 2**24 + 6), "float32", {"kind": "id"},
+         r"^values\[3\] = 16777217 became 16777216.0 in float32 \(inexact: kind 'id' expects "
+         r"every value kept exactly; float32 holds every whole number only up to 2\*\*24 = "
+         r"16777216, and is 2 apart here\); 3 of 8 values over budget$"),
+        ([1.7e9, 1.7e9 + 50], "float32", {"kind": "timestamp", "resolution": 1.0},
+         r"^values\[0\] = 1700000000.0 became 1700000000.0 in float32 \(resolution: kind "
+         r"'timestamp' expects a spacing of at most 1 \(its declared resolution\); float32 "
+         r"values are 128 apart here\); 2 of 2 values over budget$"),
+        ([0.5, 20000001.0], "float32", {"kind": "id"},
+         r"^values\[0\] = 0.5 refused \(not whole: kind 'id' expects whole numbers, got a "
+         r"fraction\); 2 of 2 values over budget$"),
+        ([3.0, -1.0], "float16", {"kind": "count"},
+         r"^values\[1\] = -1.0 refused \(negative: kind 'count' expects numbers >= 0\); "
+         r"1 of 2 values over budget$"),
+        ([1.0, np.nan], "float32", {"kind": "id"},
+         r"^values\[1\] = nan refused \(not finite: kind 'id' expects finite numbers\); "
+         r"1 of 2 values over budget$"),
     ],
-    ids=["overflow", "underflow", "subnormal-rounding", "ids-past-2**24", "unix-seconds"],
+    ids=["overflow", "underflow", "subnormal-rounding", "ids-past-2**24", "unix-seconds",
+         "fractional-id", "negative-count", "nan-id"],
 )
-def test_fixed_cast_names_the_worst_element_before_and_after(values, dtype, message):
+def test_fixed_cast_names_the_element_its_kind_and_before_and_after(values, dtype, kind,
+                                                                   message):
     with np.errstate(over="ignore"):  # numpy's one warning is all the broken cast gives
-        assert broken.to_model_input(np.asarray(values), dtype).dtype == np.dtype(dtype)
+        assert broken.to_model_input(np.asarray(values), dtype, **kind).dtype == np.dtype(dtype)
     with pytest.raises(PrecisionError, match=message) as caught:
-        fixed.to_model_input(values, dtype)
+        fixed.to_model_input(values, dtype, **kind)
     assert isinstance(caught.value, ValueError)
-    assert caught.value.before != caught.value.after or caught.value.reason == "integer"
 
 
-def test_fixed_cast_passes_ordinary_rounding_and_exact_integers():
-    out = fixed.to_model_input([0.1, -2.5, 1e5, 3.0e38], "float32")
+def test_fixed_cast_follows_the_declared_kind_never_the_values():
+    """Issue 23: [0.5, 20000001.0] used to pass in silence because 0.5 made the batch 'real'."""
+    with pytest.raises(PrecisionError, match=r"^item_id\[0\] = 0.5 refused") as caught:
+        fixed.to_model_input([0.5, 20000001.0], "float32", kind="id", name="item_id")
+    assert caught.value.reason == "not whole"
+    with pytest.raises(PrecisionError, match=r"^item_id\[1\] = 20000001.0 became 20000000.0"):
+        fixed.to_model_input([3.0, 20000001.0], "float32", kind="id", name="item_id")
+    as_real = fixed.to_model_input([0.5, 20000001.0], "float32", kind="real")
+    assert as_real.tolist() == [0.5, 20000000.0]  # off by 1 in 2e7: within float32's epsilon
+    assert abs(20000000.0 - 20000001.0) <= np.finfo(np.float32).eps * 20000001.0
+
+
+KIND_CASES = [({"kind": "id"}, "float32"), ({"kind": "count"}, "float16"),
+              ({"kind": "timestamp", "resolution": 1.0}, "float32"),
+              ({"kind": "real"}, "float16"), ({"kind": "real", "rtol": 1e-9}, "float32")]
+
+
+@pytest.mark.parametrize(("kind", "dtype"), KIND_CASES,
+                         ids=["id", "count", "timestamp", "real", "real-rtol"])
+def test_fixed_cast_gives_a_value_the_same_verdict_in_any_batch(kind, dtype):
+    values = [0.5, 3.0, -2.0, 255.0, 257.0, 2048.0, 2049.0, 70000.0, 1e-6, 2.9e-8,
+              16777216.0, 16777217.0, 20000001.0, 1.7e9, 1.7e9 + 50.0]
+    alone = {}
+    for v in values:
+        try:
+            fixed.to_model_input([v], dtype, **kind)
+            alone[v] = True
+        except PrecisionError:
+            alone[v] = False
+    for neighbours in ([0.5], [3.0], [1.7e9], [0.5, 3.0, 1.7e9]):
+        for v in values:
+            batch = [*neighbours, v]
+            refused = set()
+            try:
+                fixed.to_model_input(batch, dtype, **kind)
+            except PrecisionError as error:
+                refused = {i for i, n in enumerate(batch) if not alone[n]}
+                assert error.index[0] in refused
+            if not refused:  # it passed: then every value in it passes alone
+                assert all(alone[n] for n in batch), (kind, batch)
+            else:  # it raised: some value in it fails alone
+                assert not all(alone[n] for n in batch), (kind, batch)
+    assert not all(alone.values()) and any(alone.values())  # each kind sees both verdicts
+
+
+def test_fixed_cast_passes_ordinary_rounding_and_exact_whole_numbers():
+    out = fixed.to_model_input([0.1, -2.5, 1e5, 3.0e38], "float32", kind="real")
     assert out.dtype == np.float32 and out[0] == np.float32(0.1)
-    assert fixed.to_model_input(np.arange(2**24 - 8, 2**24 + 1), "float32")[-1] == 2**24
-    assert fixed.to_model_input([0.5, 2048], "float16").tolist() == [0.5, 2048.0]
-    nan_in = fixed.to_model_input([np.nan, np.inf, 1.0], "float16")  # non-finite stays itself
-    assert np.isnan(nan_in[0]) and np.isinf(nan_in[1])
+    ids = fixed.to_model_input(np.arange(2**24 - 8, 2**24 + 1), "float32", kind="id")
+    assert ids[-1] == 2**24
+    assert fixed.to_model_input([2**24 + 2, 2**30], "float32", kind="id").tolist() == [
+        2**24 + 2, 2**30]  # whole numbers float32 holds exactly pass at any size
+    assert fixed.to_model_input([0, 2048], "float16", kind="count").tolist() == [0.0, 2048.0]
+    assert fixed.to_model_input([86399.0], "float32", kind="timestamp", resolution=0.01)[0] \
+        == 86399.0  # seconds of a day, float32's spacing there is 0.0078
+    nan_in = fixed.to_model_input([np.nan, np.inf, 1.0], "float16", kind="real")
+    assert np.isnan(nan_in[0]) and np.isinf(nan_in[1])  # a real non-finite stays itself
+    with pytest.raises(PrecisionError, match=r"inexact"):
+        fixed.to_model_input(np.array([2**62 + 1], dtype=np.int64), "float32", kind="id")
+    with pytest.raises(PrecisionError, match=r"overflow"):
+        fixed.to_model_input(np.array([2**64 - 1], dtype=np.uint64), "float16", kind="count")
 
 
 def test_fixed_cast_budget_is_adjustable_both_ways():
     with pytest.raises(PrecisionError, match=r"rounding: off by"):
-        fixed.to_model_input([0.1], "float16", rtol=1e-6)
-    assert fixed.to_model_input([1e-6], "float16", rtol=0.02)[0] > 0
-    assert fixed.to_model_input([2.9e-8], "float16", atol=1e-7)[0] == 0.0  # opted in
+        fixed.to_model_input([0.1], "float16", kind="real", rtol=1e-6)
+    assert fixed.to_model_input([1e-6], "float16", kind="real", rtol=0.02)[0] > 0
+    assert fixed.to_model_input([2.9e-8], "float16", kind="real", atol=1e-7)[0] == 0.0
+    assert fixed.to_model_input([1.7e9], "float32", kind="timestamp", resolution=128.0)[0] \
+        == 1.7e9  # a coarser declared resolution passes what 1 s refuses
+
+
+def test_fixed_to_model_inputs_casts_a_request_under_its_schema():
+    schema = {"item_id": fixed.Field("id"), "seen_at": fixed.Field("timestamp", resolution=1.0),
+              "score": fixed.Field("real")}
+    request = {"item_id": [3.0, 20000001.0], "seen_at": [1.7e9], "score": [0.5, 0.25]}
+    assert set(broken.to_model_inputs(request, schema, "float32")) == set(schema)
+    with pytest.raises(PrecisionError, match=r"^item_id\[1\] = 20000001.0 became"):
+        fixed.to_model_inputs(request, schema, "float32")
+    ok = {"item_id": [3.0, 7.0], "seen_at": [86399.0], "score": [0.5, 0.25]}
+    out = fixed.to_model_inputs(ok, schema, "float32")
+    assert {k: v.tolist() for k, v in out.items()} == {
+        "item_id": [3.0, 7.0], "seen_at": [86399.0], "score": [0.5, 0.25]}
+    with pytest.raises(ValueError, match=r"^request must hold exactly the inputs \['item_id', "
+                       r"'score', 'seen_at'\], got \['extra', 'item_id', 'score', 'seen_at'\] "
+                       r"\(undeclared: \['extra'\], missing: \[\]\)$"):
+        fixed.to_model_inputs({**ok, "extra": [1.0]}, schema)
+    with pytest.raises(ValueError, match=r"missing: \['seen_at'\]"):
+        fixed.to_model_inputs({"item_id": [1], "score": [0.5]}, schema)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +256,8 @@ def test_fixed_cast_budget_is_adjustable_both_ways():
         ({"values": [1.0], "dtype": "banana"}, ValueError,
          r"^dtype must be 'float32' or 'float16', got 'banana'$"),
         ({"values": ["0.5"]}, TypeError, r"^values must be real numbers, got dtype <U3$"),
-        ({"values": [1.0, None]}, TypeError, r"^values must be real numbers, got dtype object$"),
+        ({"values": [1.0, None], "name": "score"}, TypeError,
+         r"^score must be real numbers, got dtype object$"),
         ({"values": [1j]}, TypeError, r"^values must be real numbers, got dtype complex128$"),
         ({"values": [[1, 2], [3]]}, ValueError,
          r"^values must be rectangular, got a ragged sequence$"),
@@ -177,13 +265,31 @@ def test_fixed_cast_budget_is_adjustable_both_ways():
         ({"values": [1.0], "rtol": -1}, ValueError, r"^rtol must be a finite number >= 0, got -1$"),
         ({"values": [1.0], "atol": math.inf}, ValueError,
          r"^atol must be a finite number >= 0, got inf$"),
+        ({"values": [1.0], "kind": "ids"}, ValueError,
+         r"^kind must be one of 'id', 'count', 'timestamp', 'real', got 'ids'$"),
+        ({"values": [1.0], "kind": "timestamp"}, ValueError,
+         r"^resolution must be a finite number > 0 for kind 'timestamp' \(the largest spacing "
+         r"allowed, in its unit\), got None$"),
+        ({"values": [1.0], "kind": "timestamp", "resolution": 0}, ValueError,
+         r"^resolution must be a finite number > 0 for kind 'timestamp'.*, got 0$"),
+        ({"values": [1.0], "kind": "id", "rtol": 0.01}, ValueError,
+         r"^rtol and atol apply to kind 'real' only, got rtol=0.01, atol=0.0 for kind 'id'$"),
+        ({"values": [1.0], "kind": "real", "resolution": 1.0}, ValueError,
+         r"^resolution applies to kind 'timestamp' only, got resolution=1.0 for kind 'real'$"),
     ],
     ids=["int8", "float64", "unknown", "strings", "none", "complex", "ragged", "empty",
-         "negative-rtol", "infinite-atol"],
+         "negative-rtol", "infinite-atol", "unknown-kind", "timestamp-without-resolution",
+         "zero-resolution", "rtol-for-an-id", "resolution-for-a-real"],
 )
 def test_fixed_cast_rejects_bad_arguments_with_clear_errors(kwargs, error, message):
     with pytest.raises(error, match=message):
-        fixed.to_model_input(**kwargs)
+        fixed.to_model_input(**{"kind": "real", **kwargs})
+
+
+def test_fixed_and_broken_casts_need_the_kind_declared():
+    for impl in (broken, fixed):
+        with pytest.raises(TypeError, match=r"missing 1 required keyword-only argument: 'kind'"):
+            impl.to_model_input([1.0], "float32")
 
 
 # --- RunningMean and softmax ---------------------------------------------------------------
@@ -509,35 +615,39 @@ def test_exercise_1_1_stub_fails_float64_copy_fails_kahan_passes():
     assert exercises.check_1(KahanRunningMean).passed
 
 
-def bfloat16_stub(values, rtol=None):
+def bfloat16_stub(values, kind, resolution=None, rtol=None):
     import ml_dtypes
 
     return np.asarray(values).astype(ml_dtypes.bfloat16)
 
 
-def bfloat16_solution(values, rtol=None):
+def bfloat16_solution(values, kind, resolution=None, rtol=None):
     import ml_dtypes
 
     x = np.asarray(values, dtype=np.float64)
     info = ml_dtypes.finfo(ml_dtypes.bfloat16)
-    rtol = float(info.eps) if rtol is None else rtol
     with np.errstate(over="ignore", under="ignore"):
         out = x.astype(ml_dtypes.bfloat16)
     back = out.astype(np.float64)
     if np.any(np.isfinite(x) & ~np.isfinite(back)):
         raise ValueError("overflow")
-    if np.all(x == np.round(x)) and np.any(np.abs(x) > 2 ** (info.nmant + 1)):
-        raise ValueError("integer out of the exact range")
-    if np.any(np.abs(back - x) > rtol * np.abs(x)):
+    if kind in ("id", "count") and np.any((x != np.round(x)) | (back != x)):
+        raise ValueError("not whole, or not kept exactly")
+    if kind == "timestamp" and np.any(np.spacing(np.abs(out)).astype(np.float64) > resolution):
+        raise ValueError("spacing over the resolution")
+    rtol = float(info.eps) if rtol is None else rtol
+    if kind == "real" and np.any(np.abs(back - x) > rtol * np.abs(x)):
         raise ValueError("rounding over budget")
     return out
 
 
 def test_exercise_1_2_stub_fails_and_checked_bfloat16_cast_passes():
     stub = exercises.check_2(bfloat16_stub)
-    assert not stub and stub.message.startswith("4 of 8 cases right")
-    assert exercises.check_2(bfloat16_solution).passed
-    assert not exercises.check_2(lambda v: fixed.to_model_input(v, "float16")).passed
+    assert not stub and stub.message.startswith("7 of 14 cases right")
+    assert exercises.check_2(bfloat16_solution).passed, exercises.check_2(bfloat16_solution)
+    float16 = exercises.check_2(lambda v, kind, **kw: fixed.to_model_input(v, "float16",
+                                                                            kind=kind, **kw))
+    assert not float16 and "came back as float16" in float16.message
 
 
 def int8_stub(values, scale):

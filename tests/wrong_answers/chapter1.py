@@ -163,26 +163,92 @@ def _p12(cast):
     return exercises.check_2(cast)
 
 
+def _bf16(values):
+    x = np.asarray(values, np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        out = x.astype(_BF16)
+    return x, out, out.astype(np.float64)
+
+
+def _real_budget(x, back):
+    eps = float(ml_dtypes.finfo(_BF16).eps)
+    if np.any(np.isfinite(x) & ~np.isfinite(back)) or np.any(np.abs(back - x) > eps * np.abs(x)):
+        raise ValueError("out of budget")
+
+
 @wrong("1.2", "refuses overflow only", r"the id 257 passed in silence")
 def _():
-    def cast(values, rtol=None):
-        out = np.asarray(values, np.float64).astype(_BF16)
-        if not np.all(np.isfinite(out.astype(np.float64))):
+    def cast(values, kind, resolution=None, rtol=None):
+        x, out, back = _bf16(values)
+        if not np.all(np.isfinite(back)):
             raise ValueError("overflow")
         return out
 
     return _p12(cast)
 
 
-@wrong("1.2", "refuses overflow and inexact ids, lets subnormals lose bits", r"1e-40.*silence")
+@wrong("1.2", "decides from the values: all whole numbers means ids (the old fix)",
+       r"0\.5 and 257 as ids passed in silence")
 def _():
-    def cast(values, rtol=None):
-        x = np.asarray(values, np.float64)
-        out = x.astype(_BF16)
-        if not np.all(np.isfinite(out.astype(np.float64))):
-            raise ValueError("overflow")
-        if np.all(x == np.round(x)) and np.any(np.abs(x) > 256):
-            raise ValueError("id")
+    def cast(values, kind, resolution=None, rtol=None):
+        x, out, back = _bf16(values)
+        if np.all(x == np.round(x)):
+            if np.any(back != x):
+                raise ValueError("an id changed")
+            return out
+        _real_budget(x, back)
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "ignores the kind: every input under the relative budget",
+       r"the id 257 passed in silence")
+def _():
+    def cast(values, kind, resolution=None, rtol=None):
+        x, out, back = _bf16(values)
+        _real_budget(x, back)
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "refuses every whole number above 256, whatever its kind",
+       r"70000 as real, past float16's range raised")
+def _():
+    def cast(values, kind, resolution=None, rtol=None):
+        x, out, back = _bf16(values)
+        if np.any((x == np.round(x)) & (np.abs(x) > 256)):
+            raise ValueError("not exact")
+        _real_budget(x, back)
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "a timestamp judged by the relative budget, not its resolution",
+       r"Unix seconds at 1 second passed in silence")
+def _():
+    def cast(values, kind, resolution=None, rtol=None):
+        x, out, back = _bf16(values)
+        if kind in ("id", "count") and np.any((x != np.round(x)) | (back != x)):
+            raise ValueError("not exact")
+        _real_budget(x, back)
+        return out
+
+    return _p12(cast)
+
+
+@wrong("1.2", "ids checked for exactness, but fractions let through",
+       r"the count 2\.5 passed in silence")
+def _():
+    def cast(values, kind, resolution=None, rtol=None):
+        x, out, back = _bf16(values)
+        if kind in ("id", "count") and np.any(np.abs(x) > 256):
+            raise ValueError("not exact")
+        if kind == "timestamp" and np.any(np.spacing(np.abs(out)).astype(float) > resolution):
+            raise ValueError("too coarse")
+        _real_budget(x, back)
         return out
 
     return _p12(cast)
@@ -190,10 +256,9 @@ def _():
 
 @wrong("1.2", "a relative budget of float32's epsilon, refusing ordinary values", r"raised")
 def _():
-    def cast(values, rtol=None):
-        x = np.asarray(values, np.float64)
-        out = x.astype(_BF16)
-        if np.any(np.abs(out.astype(np.float64) - x) > 1.2e-7 * np.abs(x)):
+    def cast(values, kind, resolution=None, rtol=None):
+        x, out, back = _bf16(values)
+        if np.any(np.abs(back - x) > 1.2e-7 * np.abs(x)):
             raise ValueError("moved")
         return out
 
@@ -202,15 +267,14 @@ def _():
 
 @wrong("1.2", "checks right, but returns float32", r"came back as float32")
 def _():
-    def cast(values, rtol=None):
-        x = np.asarray(values, np.float64)
-        out = x.astype(_BF16)
-        back = out.astype(np.float64)
-        if np.any(np.isfinite(x) & ~np.isfinite(back)) or np.any(
-                np.abs(back - x) > float(ml_dtypes.finfo(_BF16).eps) * np.abs(x)):
-            raise ValueError("out of budget")
-        if np.all(x == np.round(x)) and np.any(np.abs(x) > 256):
-            raise ValueError("id")
+    def cast(values, kind, resolution=None, rtol=None):
+        x, out, back = _bf16(values)
+        if kind in ("id", "count") and np.any((x != np.round(x)) | (back != x)):
+            raise ValueError("not exact")
+        if kind == "timestamp" and np.any(np.spacing(np.abs(out)).astype(float) > resolution):
+            raise ValueError("too coarse")
+        if kind == "real":
+            _real_budget(x, back)
         return back.astype(np.float32)
 
     return _p12(cast)

@@ -5,33 +5,50 @@ Every function here returns an answer. None of them says when the answer is wron
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import numpy.typing as npt
 
 from demos.precision.errors import PrecisionError
 from demos.precision.quantized import quantize_bytes
+from demos.precision.schema import Field, Kind
 
-__all__ = ["PrecisionError", "RunningMean", "quantize_int8", "softmax", "to_model_input"]
+__all__ = ["Field", "PrecisionError", "RunningMean", "quantize_int8", "softmax",
+           "to_model_input", "to_model_inputs"]
 
 
 def to_model_input(
     values: npt.ArrayLike,
     dtype: npt.DTypeLike = "float32",
     *,
+    kind: Kind,
+    name: str = "values",
+    resolution: float | None = None,
     rtol: float | None = None,
     atol: float = 0.0,
 ) -> npt.NDArray[np.floating]:
-    """Convert request data (lists, float64 or int64 arrays) to the model's input dtype.
+    """Convert one input of a request (lists, float64 or int64 arrays) to the model's dtype.
 
     Args:
         values: numbers, nested lists of numbers, or an array.
         dtype: the model's input dtype, ``"float32"`` or ``"float16"``.
-        rtol, atol: the precision budget. Accepted, and never checked here.
+        kind, name, resolution, rtol, atol: what the values are and their budget
+            (see :mod:`.schema`). Accepted, and never checked here.
 
     Returns:
         A new array of ``dtype``, whatever happened to the values on the way.
     """
     return np.asarray(values).astype(dtype)  # PITFALL: rounds, overflows, flushes in silence
+
+
+def to_model_inputs(
+    request: Mapping[str, npt.ArrayLike], schema: Mapping[str, Field],
+    dtype: npt.DTypeLike = "float32",
+) -> dict[str, npt.NDArray[np.floating]]:
+    """Convert every input of ``request``; ``schema`` declares what each one is."""
+    return {name: np.asarray(values).astype(dtype)  # PITFALL: the declarations go unread
+            for name, values in request.items()}
 
 
 class RunningMean:

@@ -1,15 +1,14 @@
-"""The checks behind fixed.py: which dtypes, which inputs, and the precision budget."""
+"""The checks behind fixed.py: which dtypes, which inputs, and each declared kind's budget."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import numpy.typing as npt
 
 from demos.precision.errors import PrecisionError
+from demos.precision.schema import Field
 
-__all__ = ["as_numbers", "check_budget", "target_dtype", "tolerance"]
+__all__ = ["as_numbers", "check_budget", "target_dtype"]
 
 #: The input dtypes a model in this book takes for real-valued tensors.
 TARGETS = (np.dtype(np.float32), np.dtype(np.float16))
@@ -37,61 +36,103 @@ def as_numbers(values: npt.ArrayLike, name: str) -> np.ndarray:
     return x
 
 
-def tolerance(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        math.isfinite(value) and value >= 0
-    ):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+def check_budget(x: np.ndarray, out: np.ndarray, field: Field, name: str) -> None:
+    """Raise PrecisionError, naming an element of ``name``, if ``out`` broke ``field``'s budget.
 
-
-def check_budget(x: np.ndarray, out: np.ndarray, rtol: float, atol: float) -> None:
-    """Raise PrecisionError, naming the worst element, if ``out`` broke the budget for ``x``.
-
-    The budget: a finite value must stay finite; an integer-valued ``x`` must stay within
-    ``2**(nmant + 1)`` (beyond it neighbouring integers merge); any other value may move by
-    at most ``atol + rtol * |value|``. Underflow to zero is a move of the whole value.
+    Each value is judged on its own, by the declared kind alone, never by its neighbours:
+    ``"id"`` and ``"count"`` must be finite whole numbers (counts >= 0) that the cast keeps
+    exactly; a ``"timestamp"`` must stay finite with the dtype's spacing at its magnitude at
+    most ``field.resolution``; a ``"real"`` value may move by ``atol + rtol * |value|``
+    (underflow to zero is a move of the whole value) and a finite one must stay finite.
     """
     info = np.finfo(out.dtype)
-    exact = 2 ** (info.nmant + 1)  # every integer up to this is exact; beyond, gaps of 2, 4…
     wide = x.astype(np.float64)
-    with np.errstate(invalid="ignore"):  # inf - inf: a non-finite input stays as it was
-        error = np.abs(out.astype(np.float64) - wide)
+    back = out.astype(np.float64)
     finite = np.isfinite(wide)
-    overflow = finite & ~np.isfinite(out)
-    if _integer_valued(x, wide):
-        # Worst: an id that changed (the largest change), else the first id out of range.
-        score = np.where(np.abs(wide) > exact, 1.0 + error, 0.0)
-        note = f"above 2**{info.nmant + 1} = {exact}, {out.dtype} integers are {{gap:g}} apart"
+    with np.errstate(invalid="ignore"):  # inf - inf: a non-finite input stays as it was
+        error = np.abs(back - wide)
+    reasons = np.full(x.shape, "", dtype=object)
+    score = np.zeros(x.shape)  # > 0: over budget; the largest is named
+    if field.kind == "real":
+        rtol = float(info.eps) if field.rtol is None else float(field.rtol)
+        allowed = field.atol + rtol * np.abs(wide)
+        over = finite & (error > allowed)
+        score = np.where(over, error / np.maximum(allowed, 1e-300), 0.0)
+        reasons[over] = np.where(back[over] == 0.0, "underflow", "rounding")
     else:
-        allowed = atol + rtol * np.abs(wide)
-        score = np.where(finite & (error > allowed), error / np.maximum(allowed, 1e-300), 0.0)
-        note = f"budget is atol={atol:g} + rtol={rtol:.3g} × |value|"
+        whole = _whole(x, wide)
+        with np.errstate(invalid="ignore"):  # the spacing of inf is nan: overflow, below
+            gap = np.spacing(np.abs(out)).astype(np.float64)
+        bad = {
+            "inexact": ~_exact(x, out) if field.kind != "timestamp" else np.zeros(x.shape, bool),
+            "resolution": gap > field.resolution if field.kind == "timestamp" else False,
+            "negative": (wide < 0) if field.kind == "count" else False,
+            "not whole": finite & ~whole if field.kind != "timestamp" else False,
+            "not finite": ~finite,
+        }
+        for reason, mask in bad.items():  # the last match wins: the most basic reason shown
+            reasons[np.asarray(mask, dtype=bool)] = reason
+        score = (reasons != "").astype(np.float64)
+    overflow = finite & ~np.isfinite(back)
+    reasons[overflow] = "overflow"
     score = np.where(overflow, np.inf, score)
     if not np.any(score > 0):
         return
     flat = int(np.argmax(score))
     index = tuple(int(i) for i in np.unravel_index(flat, x.shape))
-    before, after = x.flat[flat].item(), float(out.flat[flat])
-    if math.isinf(after):
-        reason, note = "overflow", f"{out.dtype}'s largest finite value is {float(info.max)!r}"
-    elif note.startswith("budget"):
-        err = float(error.flat[flat])
-        reason = "underflow" if after == 0.0 else "rounding"
-        note = f"off by {err:.3g} = {100 * err / abs(before):.3g}% of it; {note}"
-    else:
-        reason, note = "integer", note.format(gap=float(np.spacing(np.abs(out.flat[flat]))))
-    where = ", ".join(map(str, index))
+    before, after, reason = x.flat[flat].item(), float(out.flat[flat]), str(reasons.flat[flat])
+    note = _note(reason, field, out.dtype, float(error.flat[flat]), before, after)
+    where = f"{name}[{', '.join(map(str, index))}] = {before!r}"
+    what = (f"refused ({reason}: {note})" if reason in ("not whole", "negative", "not finite")
+            else f"became {after!r} in {out.dtype} ({reason}: {note})")
     raise PrecisionError(
-        f"values[{where}] = {before!r} became {after!r} in {out.dtype} ({reason}: {note}); "
-        f"{int(np.count_nonzero(score))} of {x.size} values over budget",
+        f"{where} {what}; {int(np.count_nonzero(score))} of {x.size} values over budget",
         index=index, before=before, after=after, reason=reason,
     )
 
 
-def _integer_valued(x: np.ndarray, wide: np.ndarray) -> bool:
-    """Integer dtypes, or floats that are all whole numbers below 2**53 (ids, timestamps)."""
-    if x.dtype.kind in "biu":
-        return True
+def _note(reason: str, field: Field, dtype: np.dtype, err: float, before: float,
+          after: float) -> str:
+    info = np.finfo(dtype)
+    kind = f"kind {field.kind!r} expects"
     with np.errstate(invalid="ignore"):
-        return bool(np.all(np.abs(wide) < 2.0**53) and np.all(wide == np.round(wide)))
+        gap = float(np.spacing(np.abs(np.asarray(after, dtype=dtype))))
+    if reason == "overflow":
+        return f"{dtype}'s largest finite value is {float(info.max)!r}"
+    if reason in ("rounding", "underflow"):
+        rtol = float(info.eps) if field.rtol is None else float(field.rtol)
+        return (f"off by {err:.3g} = {100 * err / abs(before):.3g}% of it; budget is "
+                f"atol={field.atol:g} + rtol={rtol:.3g} × |value|")
+    if reason == "inexact":
+        exact = 2 ** (info.nmant + 1)
+        return (f"{kind} every value kept exactly; {dtype} holds every whole number only up "
+                f"to 2**{info.nmant + 1} = {exact}, and is {gap:g} apart here")
+    if reason == "resolution":
+        return (f"{kind} a spacing of at most {field.resolution:g} (its declared "
+                f"resolution); {dtype} values are {gap:g} apart here")
+    if reason == "not whole":
+        return f"{kind} whole numbers, got a fraction"
+    if reason == "negative":
+        return f"{kind} numbers >= 0"
+    return f"{kind} finite numbers"
+
+
+def _whole(x: np.ndarray, wide: np.ndarray) -> np.ndarray:
+    if x.dtype.kind in "biu":
+        return np.ones(x.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return wide == np.round(wide)
+
+
+def _exact(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Per element: did the cast keep the value exactly? Integers compared as integers."""
+    back = out.astype(np.float64)
+    if x.dtype.kind not in "biu":
+        return back == x.astype(np.float64)
+    fits = np.isfinite(back) & (np.abs(back) < 2.0**63)
+    same = np.zeros(x.shape, dtype=bool)
+    same[fits] = back[fits].astype(np.int64) == x[fits].astype(np.int64)
+    if x.dtype.kind == "u":  # values past int64 wrapped above: never equal to a fit
+        same &= x.astype(np.uint64) < np.uint64(2**63)
+    return same
+

@@ -6,14 +6,17 @@ __all__ = ["PrecisionError"]
 
 
 class PrecisionError(ValueError):
-    """Raised by a checked cast when a value overflows, underflows to zero, turns
-    non-finite, or is rounded by more than the budget (integers: by anything at all).
+    """Raised by a checked cast when a value breaks the budget of its declared kind: it
+    overflows, underflows to zero or is rounded past the budget (``"real"``), is not kept
+    exactly or is not a whole number (``"id"``, ``"count"``), or lands where the dtype's
+    spacing is coarser than the declared resolution (``"timestamp"``).
 
     Attributes:
         index: where the worst element is, as an index tuple into the input.
         before: that element's value before the cast (a Python int or float).
         after: its value after the cast, widened exactly to a Python float.
-        reason: ``"overflow"``, ``"underflow"``, ``"integer"`` or ``"rounding"`` for a cast;
+        reason: for a cast, ``"overflow"``, ``"underflow"``, ``"rounding"``, ``"inexact"``,
+            ``"not whole"``, ``"negative"``, ``"not finite"`` or ``"resolution"``;
             ``"embedding"`` or ``"ranking"`` for a model's budget (``drift.check_embeddings``).
     """
 

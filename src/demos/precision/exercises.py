@@ -165,28 +165,43 @@ def check_1(running_mean_class: type) -> Verdict:
     return exercises.check("1.1", attempt)
 
 
-#: (description, values, must the cast pass?) for exercise 1.2.
-BFLOAT16_CASES: tuple[tuple[str, list[float], bool], ...] = (
-    ("ordinary values", list(np.random.default_rng(0).normal(0.0, 10.0, 32)), True),
-    ("70000, past float16's range", [0.5, 70000.0], True),
-    ("integers up to 256", [0.0, 255.0, 256.0], True),
-    ("1e-30, a normal bfloat16", [1e-30], True),
-    ("1e39, past bfloat16's largest", [1.0, 1e39], False),
-    ("the id 257", [255.0, 257.0], False),
-    ("1e-40, a subnormal that loses bits", [1.0, 1e-40], False),
-    ("1e-46, which becomes 0", [1.0, 1e-46], False),
+#: (description, values, declaration, must the cast pass?) for exercise 1.2. The same
+#: values come back with different kinds: only the declaration may decide.
+BFLOAT16_CASES: tuple[tuple[str, list[float], dict[str, Any], bool], ...] = (
+    ("ordinary real values", list(np.random.default_rng(0).normal(0.0, 10.0, 32)),
+     {"kind": "real"}, True),
+    ("70000 as real, past float16's range", [0.5, 70000.0], {"kind": "real"}, True),
+    ("ids up to 256", [0.0, 255.0, 256.0], {"kind": "id"}, True),
+    ("counts up to 256", [0.0, 12.0, 256.0], {"kind": "count"}, True),
+    ("1e-30 as real, a normal bfloat16", [1e-30], {"kind": "real"}, True),
+    ("0.5 and 257 as real", [0.5, 257.0], {"kind": "real"}, True),
+    ("minutes of a day at 1 minute", [90.0, 120.0], {"kind": "timestamp", "resolution": 1.0},
+     True),
+    ("1e39 as real, past bfloat16's largest", [1.0, 1e39], {"kind": "real"}, False),
+    ("the id 257", [255.0, 257.0], {"kind": "id"}, False),
+    ("0.5 and 257 as ids", [0.5, 257.0], {"kind": "id"}, False),
+    ("the count 2.5", [1.0, 2.5], {"kind": "count"}, False),
+    ("Unix seconds at 1 second", [1.7e9], {"kind": "timestamp", "resolution": 1.0}, False),
+    ("1e-40 as real, a subnormal that loses bits", [1.0, 1e-40], {"kind": "real"}, False),
+    ("1e-46 as real, which becomes 0", [1.0, 1e-46], {"kind": "real"}, False),
 )
 
 
 def check_2(cast: Callable[..., Any]) -> Verdict:
-    """Exercise 1.2: a checked cast to bfloat16 under the default budget (its epsilon)."""
+    """Exercise 1.2: a checked cast to bfloat16 whose budget follows the declared kind.
+
+    Each case calls ``cast(values, kind)``, with ``resolution=`` for a timestamp; the same
+    values come back under different kinds, so a cast that decides from the values (all
+    whole numbers, so ids) gets one of each pair wrong.
+    """
 
     def attempt() -> Verdict:
         wrong = []
-        for label, values, should_pass in BFLOAT16_CASES:
+        for label, values, declared, should_pass in BFLOAT16_CASES:
+            kind, extra = declared["kind"], {k: v for k, v in declared.items() if k != "kind"}
             try:
                 with np.errstate(all="ignore"):
-                    out = np.asarray(cast(values))
+                    out = np.asarray(cast(values, kind, **extra))
             except ValueError:
                 if should_pass:
                     wrong.append(f"{label} raised")
@@ -199,10 +214,12 @@ def check_2(cast: Callable[..., Any]) -> Verdict:
                                     np.asarray(values).astype(BFLOAT16).astype(np.float64)):
                 wrong.append(f"{label} came back rounded differently")
         right = len(BFLOAT16_CASES) - len(wrong)
+        refused = sum(not case[-1] for case in BFLOAT16_CASES)
         summary = f"{right} of {len(BFLOAT16_CASES)} cases right"
         if wrong:
-            return exercises.failed("1.2", f"{summary}; {'; '.join(wrong[:2])}")
-        return exercises.passed("1.2", f"{summary}: 4 casts within budget, 4 refused")
+            return exercises.failed("1.2", f"{summary}; {'; '.join(wrong[:3])}")
+        return exercises.passed("1.2", f"{summary}: {len(BFLOAT16_CASES) - refused} casts "
+                                       f"within their kind's budget, {refused} refused")
 
     return exercises.check("1.2", attempt)
 

@@ -1,4 +1,4 @@
-"""Precision handled on purpose: a declared budget, checked, and accumulation done wide.
+"""Precision handled on purpose: a declared kind and budget, checked, and sums done wide.
 
 Every function here either returns an answer within its budget or raises an error that
 names the element that broke it.
@@ -6,48 +6,76 @@ names the element that broke it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict
+
 import numpy as np
 import numpy.typing as npt
 
-from demos.precision.budget import as_numbers, check_budget, target_dtype, tolerance
+from demos.precision.budget import as_numbers, check_budget, target_dtype
 from demos.precision.errors import PrecisionError
 from demos.precision.quantized import quantize_bytes
+from demos.precision.schema import Field, Kind
 
-__all__ = ["PrecisionError", "RunningMean", "quantize_int8", "softmax", "to_model_input"]
+__all__ = ["Field", "PrecisionError", "RunningMean", "quantize_int8", "softmax",
+           "to_model_input", "to_model_inputs"]
 
 
 def to_model_input(
     values: npt.ArrayLike,
     dtype: npt.DTypeLike = "float32",
     *,
+    kind: Kind,
+    name: str = "values",
+    resolution: float | None = None,
     rtol: float | None = None,
     atol: float = 0.0,
 ) -> npt.NDArray[np.floating]:
-    """Convert request data (lists, float64 or int64 arrays) to the model's input dtype.
+    """Convert one input of a request (lists, float64 or int64 arrays) to the model's dtype.
 
     Args:
         values: numbers, nested lists of numbers, or an array.
         dtype: the model's input dtype, ``"float32"`` or ``"float16"``.
-        rtol, atol: the precision budget: each value may move by ``atol + rtol * |value|``.
+        kind: what the values are, declared by the caller (see :mod:`.schema`): ``"id"``,
+            ``"count"``, ``"timestamp"`` or ``"real"``. The budget follows from it, never
+            from the values: each value gets the same verdict in any batch.
+        name: the input's name, as errors show it.
+        resolution: for ``"timestamp"``: the largest spacing allowed, in the values' unit.
+        rtol, atol: for ``"real"``: each value may move by ``atol + rtol * |value|``;
             ``rtol`` defaults to the dtype's machine epsilon, so ordinary rounding passes.
-            Integer-valued input gets no budget: it must fit the exact-integer range.
 
     Returns:
         A new array of ``dtype``.
 
     Raises:
-        PrecisionError: a finite value overflowed, a value moved by more than the budget
-            (underflow to zero included), or an integer exceeds ``2**(nmant + 1)``.
-        TypeError: values are not real numbers. ValueError: bad dtype, budget or shape.
+        PrecisionError: a value broke its kind's budget (see :func:`budget.check_budget`).
+        TypeError: values are not real numbers. ValueError: bad dtype, declaration or shape.
     """
+    field = Field(kind, resolution=resolution, rtol=rtol, atol=atol)  # the declaration, checked
     target = target_dtype(dtype)
-    x = as_numbers(values, "values")
-    rtol = float(np.finfo(target).eps) if rtol is None else tolerance("rtol", rtol)
-    atol = tolerance("atol", atol)
+    x = as_numbers(values, name)
     with np.errstate(over="ignore", under="ignore"):  # FIX: we check, so no stray warning
         out = x.astype(target)
-    check_budget(x, out, rtol, atol)  # FIX: a budget, checked; the cast cannot be silent
+    check_budget(x, out, field, name)  # FIX: the declared budget, checked; never silent
     return out
+
+
+def to_model_inputs(
+    request: Mapping[str, npt.ArrayLike], schema: Mapping[str, Field],
+    dtype: npt.DTypeLike = "float32",
+) -> dict[str, npt.NDArray[np.floating]]:
+    """Convert every input of ``request`` under its declaration in ``schema``.
+
+    Raises:
+        ValueError: an input the schema does not declare, or a declared one missing.
+        PrecisionError: as :func:`to_model_input`, naming the input.
+    """
+    undeclared, missing = sorted(set(request) - set(schema)), sorted(set(schema) - set(request))
+    if undeclared or missing:  # FIX: no input is cast without a declaration
+        raise ValueError(f"request must hold exactly the inputs {sorted(schema)}, got "
+                         f"{sorted(request)} (undeclared: {undeclared}, missing: {missing})")
+    return {name: to_model_input(values, dtype, name=name, **asdict(schema[name]))
+            for name, values in request.items()}
 
 
 class RunningMean:

@@ -164,9 +164,10 @@ def run(impl: ModuleType, *, timeout_s: float = 60.0, **options: Any) -> Report:
 
 def _cast(impl: ModuleType, name: str, x: np.ndarray, target: np.dtype, eps: float) -> Check:
     def cast() -> tuple[float, str, int]:
-        back = np.asarray(impl.to_model_input(x, target.name)).astype(np.float64)
+        kind = "id" if name == "integers" else "real"  # declared, as a caller would
+        back = np.asarray(impl.to_model_input(x, target.name, kind=kind)).astype(np.float64)
         wide = x.astype(np.float64)
-        if name == "integers":  # ids have no budget: any change is an error
+        if name == "integers":  # ids must be kept exactly: any change is an error
             merged = x.size - np.unique(back).size
             changed = int(np.count_nonzero(back != wide))
             return (math.inf if changed else 0.0), f"{x.size} ids became {x.size - merged}", merged

@@ -16,7 +16,7 @@ def bench(n: int = 1_000_000, repeat: int = 3) -> dict[str, float]:
     x = np.random.default_rng(0).normal(0.0, 10.0, size=n)
     logits = x[: n - n % 1000].reshape(-1, 1000)
     jobs = {
-        "to_model_input": lambda m: m.to_model_input(x, "float32"),
+        "to_model_input": lambda m: m.to_model_input(x, "float32", kind="real"),
         "softmax": lambda m: m.softmax(logits),
         "running_mean": lambda m: [m.RunningMean().add(x[i : i + 1000]) for i in range(0, n, 1000)],
     }
