@@ -419,6 +419,29 @@ def test_the_float16_minilm_runs_its_matmuls_in_float32_where_the_probe_sees_cas
     assert (islands.get("MatMul", 0) == 48) == casts, (ort.__version__, islands)
 
 
+def test_compute_dtypes_lists_every_float32_node_of_the_optimised_graph():
+    from demos.models import load_encoder
+
+    half = load_encoder(dtype="float16").model_path.read_bytes()
+    ran = graphs.compute_dtypes(half)
+    islands = graphs.float32_islands(half)
+    for op in ("MatMul", "Add", "Mul", "Div"):  # arithmetic fed by an inserted Cast: float32
+        assert ran.get("float32", {}).get(op, 0) >= islands.get(op, 0), (op, ran, islands)
+    if islands.get("MatMul") == 48:  # an x86-64 build: more runs in float32 than Casts feed
+        assert {"Erf", "Exp", "ReduceMax", "ReduceL2"} <= set(ran["float32"]), ran
+        assert "Erf" not in islands and "ReduceL2" not in islands
+    assert "float16" not in graphs.compute_dtypes(graphs.chain_bytes("float32"))
+    chain = graphs.chain_bytes("float16")  # exercise 1.4's graph: the same gap, small
+    if graphs.float32_islands(chain) == {"Mul": 1}:
+        assert graphs.compute_dtypes(chain)["float32"] == {
+            "Cast": 2, "Erf": 1, "Exp": 1, "Mul": 1, "ReduceMax": 1}
+        assert graphs.compute_dtypes(chain)["float16"] == {"Reshape": 1}
+    assert graphs.compute_dtypes(graphs.square_then_divide_bytes("float32")) == {
+        "float32": {"Div": 1, "Mul": 1}}
+    with pytest.raises(ValueError, match=r"^level must be 'basic' or 'all', got 'max'$"):
+        graphs.optimized_graph(half, level="max")
+
+
 def test_drift_counts_swapped_neighbours():
     rng = np.random.default_rng(0)
     ref = rng.normal(size=(6, 8)).astype(np.float32)

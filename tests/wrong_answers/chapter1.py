@@ -320,3 +320,68 @@ def _():
             return q.astype(np.int8)
 
     return _p13(quantize)
+
+
+# --- 1.4 · what a float16 graph computes in float32 -----------------------------------------
+
+
+def _p14(answer):
+    from demos.precision import exercises
+
+    return exercises.check_4(answer)
+
+
+def _typed(model):
+    """(graph, {tensor name: elem type}) of a model, by onnx shape inference."""
+    import onnx
+
+    graph = onnx.shape_inference.infer_shapes(model).graph
+    types = {v.name: v.type.tensor_type.elem_type
+             for v in [*graph.input, *graph.output, *graph.value_info]}
+    types.update({t.name: t.data_type for t in graph.initializer})
+    return graph, types
+
+
+@wrong("1.4", "counts only the nodes that read a Cast onnxruntime inserted",
+       r"missing \['Erf', 'Exp', 'ReduceMax'\]")
+def _():
+    from demos.precision import graphs
+
+    return _p14(graphs.float32_islands)
+
+
+@wrong("1.4", "reads the model as stored, not the graph onnxruntime runs",
+       r"float16: expected .*got \{\} \(missing")
+def _():
+    import onnx
+
+    def answer(model):
+        graph, types = _typed(onnx.load_from_string(model))
+        found = {}
+        for node in graph.node:
+            if node.op_type != "Cast" and 1 in [types.get(t) for t in [*node.input, *node.output]]:
+                found[node.op_type] = found.get(node.op_type, 0) + 1
+        return found
+
+    return _p14(answer)
+
+
+@wrong("1.4", "counts the Cast nodes too", r"not float32 \['Cast'\]")
+def _():
+    from demos.precision import graphs
+
+    return _p14(lambda model: graphs.compute_dtypes(model).get("float32", {}))
+
+
+@wrong("1.4", "lists every node of the optimised graph, whatever its dtype",
+       r"not float32 \['Reshape'\]")
+def _():
+    from collections import Counter
+
+    from demos.precision import graphs
+
+    def answer(model):
+        graph = graphs.optimized_graph(model, level="all")
+        return dict(Counter(n.op_type for n in graph.node if n.op_type != "Cast"))
+
+    return _p14(answer)

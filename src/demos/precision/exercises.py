@@ -1,4 +1,7 @@
-"""The checks behind chapter 1's exercises: each returns a Verdict with counts, never timings."""
+"""The checks behind chapter 1's exercises: each returns a Verdict with counts, never timings.
+
+``check_4`` (the depth page's exercise) lives in :mod:`.exercise_graphs` and is re-exported.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ import numpy as np
 from demos import exercises
 from demos.exercises import Verdict
 from demos.precision import fixed, scenario
+from demos.precision.exercise_graphs import check_4
 
-__all__ = ["BFLOAT16_CASES", "INT8_CASES", "check_1", "check_2", "check_3"]
+__all__ = ["BFLOAT16_CASES", "INT8_CASES", "check_1", "check_2", "check_3", "check_4"]
 
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 
