@@ -710,3 +710,13 @@ def test_scenario_int8_case_holds_for_per_channel_scales(int8_models):
 def test_scenario_int8_knob_must_be_a_bool():
     with pytest.raises(ValueError, match=r"^int8 must be True or False, got 1$"):
         scenario.run(fixed, int8=1, stream_length=100)
+
+
+def test_table_is_aligned_text_for_nbval_and_an_html_table_for_the_site():
+    from demos.precision.table import Table
+
+    table = Table.of(["check", "verdict"], [("overflow", "loud"), ("rounding <1>", "ok")])
+    assert repr(table) == "check         verdict\noverflow      loud\nrounding <1>  ok"
+    assert table._repr_html_().count("<tr>") == 3 and "rounding &lt;1&gt;" in table._repr_html_()
+    with pytest.raises(ValueError, match=r"^every row must have 2 cells, got \('a',\)$"):
+        Table.of(["check", "verdict"], [("a",)])
