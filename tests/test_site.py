@@ -25,6 +25,7 @@ import functools
 import http.server
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,8 +35,14 @@ from urllib.parse import urlparse
 
 import pytest
 
-from book_layout import repository_url, toc_files
+from book_layout import ROOT, repository_url, toc_files
 from browser import chromium
+
+sys.path.insert(0, str(ROOT / "tools"))
+try:
+    import screens
+finally:
+    sys.path.pop(0)
 
 pytestmark = pytest.mark.slow
 
@@ -336,8 +343,9 @@ def test_the_front_page_links_to_every_chapter(site_browser, site_url):
         hrefs = page.evaluate("[...document.querySelectorAll('main a')].map(a => a.href)")
     finally:
         context.close()
-    chapters = [p for p in NOTEBOOK_PAGES if re.match(r"notebooks/0[1-9]_", p)]
-    assert len(chapters) == len(pitfalls())
+    # Each landed pitfall's page, named after it (chapters 10 and up, not depth pages like 01b_).
+    chapters = [f"notebooks/{p.chapter:02d}_{p.name}" for p in pitfalls()]
+    assert chapters and set(chapters) <= set(NOTEBOOK_PAGES), (chapters, NOTEBOOK_PAGES)
     missing = [c for c in chapters if not any(h.endswith(f"/{c}.html") for h in hrefs)]
     assert missing == []
 
@@ -451,3 +459,22 @@ def test_the_cheat_sheet_prints_on_one_page(site_browser, site_url, paper):
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
     assert pages == 1, f"the cheat sheet prints on {pages} {paper} pages"
     assert len(headings) >= 6 and hidden == 0
+
+
+#: Pages already laid out by #24 item 3's rule (tools/screens.py): under screens.MAX_SCREENS
+#: screens at 1280 px, and no more than screens.MAX_RUN screens without a figure, a diff or a
+#: table. A chapter joins this set when its page is restructured; in the end it holds every
+#: page of screens.reading_pages(toc_files()).
+RESTRUCTURED: set[str] = set()
+
+
+def test_every_restructured_page_is_a_reading_page():
+    assert set(screens.reading_pages(toc_files())) >= RESTRUCTURED
+
+
+@pytest.mark.parametrize("name", sorted(RESTRUCTURED))
+def test_a_restructured_page_is_short_and_never_long_without_a_figure(
+        site_browser, site_url, name):
+    """tools/screens.py's measurement, at 1280x800: the page and its longest bare stretch."""
+    measured = screens.measure_site(site_browser, site_url, [name])[0]
+    assert measured.over() == [], measured.over()
