@@ -24,6 +24,13 @@ def toc_files() -> list[str]:
     return [toc["root"], *walk(toc.get("parts", []))]
 
 
+def toc_chapters() -> list[str]:
+    """The table of contents' top level (root and chapters), without depth pages."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"], *(c["file"] for part in toc.get("parts", [])
+                           for c in part.get("chapters", []))]
+
+
 def repository_url() -> str:
     return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 
