@@ -527,6 +527,17 @@ def test_the_cheat_sheet_shows_each_pitfall_as_a_table_to_scan(visits, site_brow
           }))""")
     finally:
         context.close()
+    phone = Visit(status=0)
+    context, page = open_page(site_browser, f"{site_url}/book/cheatsheet.html", phone,
+                              viewport=PHONE)
+    try:  # on a phone every table fits the screen: no text cut off at its right edge
+        cut = page.evaluate("""[...document.querySelectorAll('table.demos-cheat')]
+            .filter(t => t.getBoundingClientRect().right > window.innerWidth + 1
+                         || t.scrollWidth > t.clientWidth + 1)
+            .map(t => t.innerText.slice(0, 40))""")
+    finally:
+        context.close()
+    assert cut == [], f"cheat-sheet tables wider than a 390 px screen: {cut}"
     assert len(blocks) >= 6
     for block in blocks:
         assert block["labels"] == ["Symptom", "Detect", "Fix", "Chapter"], block
