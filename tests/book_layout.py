@@ -10,12 +10,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def toc_files() -> list[str]:
-    """Every page in the table of contents, root first, without extensions."""
+    """Every page in the table of contents, root first, without extensions; a chapter's depth
+    pages (its ``sections``) follow it."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part.get("chapters", [])]
-    return files
+
+    def walk(entries: list[dict]) -> list[str]:
+        files = []
+        for entry in entries:
+            files += [entry["file"]] if "file" in entry else []
+            files += walk(entry.get("sections", [])) + walk(entry.get("chapters", []))
+        return files
+
+    return [toc["root"], *walk(toc.get("parts", []))]
+
+
+def toc_chapters() -> list[str]:
+    """The table of contents' top level (root and chapters), without depth pages."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"], *(c["file"] for part in toc.get("parts", [])
+                           for c in part.get("chapters", []))]
 
 
 def repository_url() -> str:

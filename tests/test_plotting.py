@@ -182,3 +182,34 @@ def test_a_title_centred_off_the_figure_centre_is_wrapped_before_the_png_is_crop
     fig.savefig(png, format="png", bbox_inches="tight")
     assert Image.open(png).size[0] <= plotting.MAX_WIDTH_IN * plotting.DPI + 20
     assert "\n" in ax.get_title()
+
+
+def test_alt_text_says_what_the_data_show_not_only_what_the_parts_are():
+    """describe() reads the values off the figure, as a sighted reader would."""
+    fig, _ = plotting.rate_vs_threads({"broken": ([1, 8], [5, 9]), "fixed": ([1, 8], [0, 0])},
+                                      title="Lost updates")
+    assert "broken from 5 at 1 to 9 at 8" in plotting.describe(fig)
+    assert "fixed from 0 at 1 to 0 at 8" in plotting.describe(fig)
+    fig, _ = plotting.bars({"broken": 3, "fixed": 2}, title="Calls", ylabel="calls")
+    fig.canvas.draw()
+    assert "Bars of calls: broken 3, fixed 2." in plotting.describe(fig)
+    fig, _ = plotting.verdict_grid(["1. A", "2. B"], ["broken", "fixed"],
+                                   [[True, False], [False, False]], title="Verdicts")
+    said = plotting.describe(fig)
+    assert "1. A: broken manifested, fixed held; 2. B: broken held, fixed held" in said
+    fig, _ = plotting.timeline([("t 0", 0, 20, "call"), ("t 1", 5, 30, "call")], title="T")
+    assert "2 spans on 2 rows (t 0, t 1), from 0 to 30" in plotting.describe(fig)
+
+
+def test_a_png_records_its_smallest_text_in_pixels(tmp_path):
+    """tests/test_site.py scales this by the figure's shown width: what is measured is what
+    was drawn, not the style's MIN_FONT_PT."""
+    from demos.plotting.alt import png_min_text_px
+
+    fig, ax = plotting.bars({"broken": 3, "fixed": 2}, title="Calls", ylabel="calls")
+    ax.annotate("tiny", (0, 1), fontsize=5)
+    fig.savefig(tmp_path / "f.png")
+    assert png_min_text_px(tmp_path / "f.png") == pytest.approx(5 * plotting.DPI / 72, abs=0.01)
+    fig.savefig(tmp_path / "half.png", dpi=plotting.DPI / 2)
+    assert png_min_text_px(tmp_path / "half.png") == pytest.approx(5 * plotting.DPI / 144,
+                                                                   abs=0.01)

@@ -16,7 +16,7 @@ Each page is loaded once (at desktop width, 1280 px) and what the browser saw is
 * diff lines are styled: removed lines on a broken-family (reddish) background, added lines
   on a fixed-family (bluish) one, and no code box cuts a line off at its edge;
 * figures are real images, shown at their natural width on a desktop; on a phone they fit
-  the screen and their smallest text stays at 9 CSS px or more (demos.plotting.MIN_FONT_PT).
+  the screen and their smallest text, as the PNG records it, stays at 9 CSS px or more.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import functools
 import http.server
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,8 +35,14 @@ from urllib.parse import urlparse
 
 import pytest
 
-from book_layout import repository_url, toc_files
+from book_layout import ROOT, repository_url, toc_chapters, toc_files
 from browser import chromium
+
+sys.path.insert(0, str(ROOT / "tools"))
+try:
+    import screens
+finally:
+    sys.path.pop(0)
 
 pytestmark = pytest.mark.slow
 
@@ -245,20 +252,36 @@ def test_figures_are_not_scaled_below_their_text_legibility(visits, name):
     assert shrunk == [], f"figures scaled below {MIN_FIGURE_SCALE} of natural width: {shrunk}"
 
 
-@pytest.mark.parametrize("name", ["book/intro", *NOTEBOOK_PAGES])
-def test_on_a_phone_figures_fit_the_screen_with_text_of_9_css_px_or_more(visits, name):
+#: Pages whose stored figures were drawn before their PNGs recorded their smallest text
+#: (demos.plotting.alt, "MinTextPx"): re-execute the notebook (`make notebooks`) and remove
+#: it from this set. strict: a page that passes here must leave the set.
+STORED_BEFORE_MIN_TEXT = {
+    "notebooks/01_precision", "notebooks/02_publication", "notebooks/03_batching",
+    "notebooks/04_shared_state", "notebooks/05_input_contract",
+    "notebooks/06_tokenizer_threads",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="stored before MinTextPx"))
+    if n in STORED_BEFORE_MIN_TEXT else n
+    for n in ["book/intro", *NOTEBOOK_PAGES]])
+def test_on_a_phone_figures_fit_the_screen_with_text_of_9_css_px_or_more(visits, site_dir, name):
     """At 390 px every figure is shown whole, within the screen (never cut, never scrolled
-    sideways), and scaled so that its smallest text (plotting.MIN_FONT_PT at plotting.DPI)
+    sideways), and scaled so that its smallest text, as drawn (the size its PNG records),
     is still at least 9 CSS px; the page itself never scrolls sideways."""
-    from demos.plotting import DPI, MIN_FONT_PT
+    from demos.plotting.alt import png_min_text_px
 
     visit = visits(name, phone=True)
     assert visit.outside_requests == [] and visit.page_errors == []
     figures = [i for i in visit.seen["images"] if i["inOutput"] and i["natural"] > 0]
     too_wide = [(i["src"], i["shown"]) for i in figures if i["right"] > PHONE["width"] + 0.5]
     assert too_wide == [], f"figures wider than the screen: {too_wide}"
-    small = [(i["src"], round(MIN_FONT_PT * DPI / 72 * i["shown"] / i["natural"], 1))
-             for i in figures if MIN_FONT_PT * DPI / 72 * i["shown"] / i["natural"] < 9]
+    drawn = {i["src"]: png_min_text_px(_png(site_dir, name, i["src"])) for i in figures}
+    unknown = [src for src, px in drawn.items() if px is None]
+    assert unknown == [], f"figures whose PNG does not record its smallest text: {unknown}"
+    small = [(i["src"], round(drawn[i["src"]] * i["shown"] / i["natural"], 1)) for i in figures
+             if drawn[i["src"]] * i["shown"] / i["natural"] < 9]
     assert small == [], f"figures whose smallest text is under 9 CSS px on a phone: {small}"
     assert visit.seen["overflowX"] <= 1, "the page scrolls sideways on a phone"
 
@@ -336,8 +359,9 @@ def test_the_front_page_links_to_every_chapter(site_browser, site_url):
         hrefs = page.evaluate("[...document.querySelectorAll('main a')].map(a => a.href)")
     finally:
         context.close()
-    chapters = [p for p in NOTEBOOK_PAGES if re.match(r"notebooks/0[1-9]_", p)]
-    assert len(chapters) == len(pitfalls())
+    # Each landed pitfall's page, named after it (chapters 10 and up, not depth pages like 01b_).
+    chapters = [f"notebooks/{p.chapter:02d}_{p.name}" for p in pitfalls()]
+    assert chapters and set(chapters) <= set(NOTEBOOK_PAGES), (chapters, NOTEBOOK_PAGES)
     missing = [c for c in chapters if not any(h.endswith(f"/{c}.html") for h in hrefs)]
     assert missing == []
 
@@ -353,8 +377,12 @@ def _dialog(page, dialog_id: str) -> dict:
     return page.evaluate(
         """id => { const d = document.getElementById(id);
                    const r = d.getBoundingClientRect();
+                   const seen = a => { const b = a.getBoundingClientRect();
+                     return a.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})
+                       && b.width > 0 && b.height > 0 && b.left >= 0
+                       && b.right <= window.innerWidth + 1; };
                    return {open: d.open, text: d.innerText, left: r.left, width: r.width,
-                           links: [...d.querySelectorAll('a')].map(a => a.href)}; }""",
+                           links: [...d.querySelectorAll('a')].filter(seen).map(a => a.href)}; }""",
         dialog_id,
     )
 
@@ -377,9 +405,9 @@ def test_on_a_phone_the_menu_and_contents_buttons_open_chapters_and_sections(
     finally:
         context.close()
     assert menu["open"] and menu["width"] > 100 and menu["left"] >= 0, f"≡ did nothing: {menu}"
-    chapters = [p for p in toc_files() if p != name]
+    chapters = [p for p in toc_chapters() if p != name]  # depth pages may sit folded
     missing = [c for c in chapters if not any(h.endswith(f"/{c}.html") for h in menu["links"])]
-    assert missing == [], f"the chapter list opened by ≡ lacks {missing}"
+    assert missing == [], f"the chapter list opened by ≡ does not show (visibly) {missing}"
     if contents is not None:
         assert contents["open"] and contents["width"] > 100, f"Contents did nothing: {contents}"
         absent = [s for s in sections if s not in contents["text"]]
@@ -406,31 +434,115 @@ def test_at_desktop_width_the_menu_button_collapses_and_restores_the_sidebar(
     assert not dialog_open, "at 1280 px ≡ opened the phone dialog instead of collapsing"
 
 
+def _png(site_dir: Path, name: str, src: str) -> Path:
+    """The built file an <img src> of page ``name`` points at."""
+    return (site_dir / name).parent.joinpath(src).resolve()
+
+
 @pytest.mark.parametrize("name", toc_files())
-def test_every_image_has_alt_text_that_is_not_a_file_path(visits, name):
+def test_every_image_has_alt_text_that_says_what_the_figure_shows(visits, site_dir, name):
+    """An output figure's alt is the sentence its PNG carries (demos.plotting.alt), never a
+    path and never the extension's fallback ("Figure in the section …", "A figure")."""
+    from demos.plotting.alt import png_description
+
     images = visits(name).seen["images"]
     bad = [(i["src"], i["alt"]) for i in images
            if not i["alt"].strip() or re.search(r"(^|/)[\w.-]+\.(png|svg|jpe?g)$", i["alt"])
            or i["alt"] == i["src"]]
     assert bad == [], f"images whose alt text is empty or a file path: {bad}"
+    figures = [i for i in images if i["inOutput"]]
+    fallback = [(i["src"], i["alt"]) for i in figures
+                if i["alt"].startswith("Figure in the section") or i["alt"] == "A figure"
+                or i["alt"] != png_description(_png(site_dir, name, i["src"]))]
+    assert fallback == [], f"figures whose alt text is not what their PNG says: {fallback}"
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_PAGES)
 def test_solutions_are_labelled_as_solutions(visits, name):
     cells = visits(name).seen["cells"]
     solutions = [c for c in cells if "solution" in c["tags"]]
-    unlabelled = [c["code"][:60] for c in solutions
-                  if not any(t.startswith("Show the solution") for t in c["toggles"])]
-    assert unlabelled == [], f"solutions whose toggle does not say so: {unlabelled}"
-    listings = [c for c in cells if "listing" in c["tags"] and c["toggles"]]
-    assert all(any("full listing" in t for t in c["toggles"]) for c in listings)
+    # One toggle, and it says what it hides (a second one, "Show code cell output", was
+    # a solution shown as two things to open).
+    unlabelled = [(c["code"][:60], c["toggles"]) for c in solutions
+                  if len(c["toggles"]) != 1 or not c["toggles"][0].startswith("Show the solution")]
+    assert unlabelled == [], f"solutions without exactly one 'Show the solution': {unlabelled}"
+    listings = [c for c in cells if "listing" in c["tags"]]
+    wrong = [(c["code"][:60], c["toggles"]) for c in listings
+             if len(c["toggles"]) != 1 or "full listing" not in c["toggles"][0]]
+    assert wrong == [], f"listings without exactly one 'Show the full listing': {wrong}"
 
 
-def test_the_compat_page_renders_its_tables_as_tables_not_markdown_source(visits):
+def test_the_compat_page_renders_its_tables_as_tables_not_markdown_source(
+        visits, site_browser, site_url):
+    """Two real tables (environments, then every question against every environment), each
+    as many rows and columns as the matrix's data has, and no Markdown table source."""
+    from demos import compat
+
     seen = visits("book/compat").seen
     assert not re.search(r"^\s*\|.*\|\s*$", seen["text"], re.MULTILINE), "Markdown table source"
     assert "|---" not in seen["text"]
-    assert "300*300/300" in seen["text"] or "300" not in seen["text"], "an observation lost its *"
+    matrix = compat.load(ROOT / "book" / "data" / "compat")
+    found = compat.changes(matrix)
+    visit = Visit(status=0)
+    context, page = open_page(site_browser, f"{site_url}/book/compat.html", visit)
+    try:
+        tables = page.evaluate("""[...document.querySelectorAll('.demos-compat table')].map(t => ({
+            head: [...t.querySelectorAll('thead th')].map(th => th.innerText.trim()),
+            rows: [...t.querySelectorAll('tbody tr')].filter(r => r.querySelector('td'))
+                     .map(r => [...r.cells].map(c => c.innerText.trim())),
+            width: t.getBoundingClientRect().width}))""")
+    finally:
+        context.close()
+    assert len(tables) == 2, f"expected the environments table and the grid, got {len(tables)}"
+    environments, grid = tables
+    assert len(environments["rows"]) == len(matrix)
+    assert grid["head"] == ["question", *(compat.label(d) for d in matrix)]
+    assert sorted(r[0] for r in grid["rows"]) == sorted(c.question for c in found)
+    assert grid["width"] > 0
+    labels = [compat.label(d) for d in matrix]
+    expected = 0
+    for change in (c for c in found if c.changed):
+        answer = {lab: seen for seen, labs in change.seen for lab in labs}
+        expected += sum(answer.get(lab, "not run") != answer.get(labels[0]) for lab in labels)
+    differing = sum(cell.startswith("≠") for row in grid["rows"] for cell in row[1:])
+    assert differing == expected, f"{differing} cells marked ≠, the data has {expected}"
+    observed = "\n".join(" ".join(r) for r in grid["rows"])
+    assert "300*300/300" in observed or "300*300/300" not in str(matrix), (
+        "an observation lost its *")
+
+
+def test_the_cheat_sheet_shows_each_pitfall_as_a_table_to_scan(visits, site_browser, site_url):
+    """Each block of book/cheatsheet.md is a table: Symptom, Detect, Fix, then its chapter's
+    link (demos.plotting.sphinx_site.CheatSheetTables); no block is left as paragraphs."""
+    visit = Visit(status=0)
+    context, page = open_page(site_browser, f"{site_url}/book/cheatsheet.html", visit)
+    try:
+        blocks = page.evaluate("""
+          [...document.querySelectorAll('section#cheat-sheet > section')].map(s => ({
+            title: s.querySelector('h2').innerText,
+            labels: [...s.querySelectorAll('table.demos-cheat tr')]
+                      .map(r => r.cells[0].innerText.trim()),
+            link: (s.querySelector('table.demos-cheat tr:last-child a') || {}).href || '',
+            loose: [...s.querySelectorAll(':scope > p')].map(p => p.innerText.slice(0, 30)),
+          }))""")
+    finally:
+        context.close()
+    phone = Visit(status=0)
+    context, page = open_page(site_browser, f"{site_url}/book/cheatsheet.html", phone,
+                              viewport=PHONE)
+    try:  # on a phone every table fits the screen: no text cut off at its right edge
+        cut = page.evaluate("""[...document.querySelectorAll('table.demos-cheat')]
+            .filter(t => t.getBoundingClientRect().right > window.innerWidth + 1
+                         || t.scrollWidth > t.clientWidth + 1)
+            .map(t => t.innerText.slice(0, 40))""")
+    finally:
+        context.close()
+    assert cut == [], f"cheat-sheet tables wider than a 390 px screen: {cut}"
+    assert len(blocks) >= 6
+    for block in blocks:
+        assert block["labels"] == ["Symptom", "Detect", "Fix", "Chapter"], block
+        assert re.search(r"/notebooks/\d\d\w*_\w+\.html", block["link"]), block
+        assert block["loose"] == [], f"paragraphs outside the table in {block['title']!r}"
 
 
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
@@ -445,9 +557,37 @@ def test_the_cheat_sheet_prints_on_one_page(site_browser, site_url, paper):
         hidden = page.evaluate(
             "[...document.querySelectorAll('section#cheat-sheet h2')]"
             ".filter(h => h.getBoundingClientRect().height === 0).length")
+        # A label wider than its column is printed over the text beside it.
+        spilled = page.evaluate(
+            "[...document.querySelectorAll('table.demos-cheat td:first-child')]"
+            ".filter(td => td.scrollWidth > td.clientWidth + 1).map(td => td.innerText)")
         pdf = page.pdf(format=paper, print_background=True)
     finally:
         context.close()
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
     assert pages == 1, f"the cheat sheet prints on {pages} {paper} pages"
     assert len(headings) >= 6 and hidden == 0
+    assert spilled == [], f"labels that overflow their column on paper: {spilled}"
+
+
+#: Pages already laid out by #24 item 3's rule (tools/screens.py): under screens.MAX_SCREENS
+#: screens at 1280 px, and no more than screens.MAX_RUN screens without a figure, a diff or a
+#: table. A chapter joins this set when its page is restructured; in the end it holds every
+#: page of screens.reading_pages(toc_files()).
+RESTRUCTURED = {
+    "book/intro",
+    "notebooks/how_to_read",
+    "notebooks/00_running_example",
+}
+
+
+def test_every_restructured_page_is_a_reading_page():
+    assert set(screens.reading_pages(toc_files())) >= RESTRUCTURED
+
+
+@pytest.mark.parametrize("name", sorted(RESTRUCTURED))
+def test_a_restructured_page_is_short_and_never_long_without_a_figure(
+        site_browser, site_url, name):
+    """tools/screens.py's measurement, at 1280x800: the page and its longest bare stretch."""
+    measured = screens.measure_site(site_browser, site_url, [name])[0]
+    assert measured.over() == [], measured.over()

@@ -16,13 +16,19 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-__all__ = ["describe", "install", "png_description", "set_alt"]
+__all__ = ["describe", "install", "min_text_px", "png_description", "png_min_text_px", "set_alt"]
 
 _KEY = "Description"
+#: The smallest text drawn, in pixels of the PNG, so a test can compute how large it is on
+#: screen (shown width / natural width x this) instead of trusting a style constant.
+_MIN_TEXT = "MinTextPx"
 
 
 def set_alt(fig: Figure, text: str) -> None:
@@ -36,33 +42,115 @@ def _join(parts: list[str]) -> str:
     return "; ".join(dict.fromkeys(p for p in parts if p))
 
 
+def _num(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _bars(ax: Any) -> str:
+    """Vertical bars: each bar's label and height, as a reader would read them off."""
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    heights = [p.get_height() for c in ax.containers if isinstance(c, BarContainer)
+               for p in c.patches if p.get_width() > 0]
+    if not heights or len(labels) != len(heights):
+        return ""
+    pairs = [f"{lab} {_num(h)}" for lab, h in zip(labels, heights, strict=True)][:8]
+    what = ax.get_ylabel() or "value"
+    return f"Bars of {what}: {', '.join(pairs)}."
+
+
+def _lines(ax: Any) -> str:
+    """Line series: each one's name and where it starts and ends."""
+    said = []
+    for line in ax.get_lines():
+        label = line.get_label()
+        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        if label.startswith("_") or len(y) < 2 or not np.isfinite(y).any():
+            continue
+        said.append(f"{label} from {_num(y[0])} at {_num(x[0])} to {_num(y[-1])} at "
+                    f"{_num(x[-1])}")
+    if not said:
+        return ""
+    what = " against ".join(v for v in (ax.get_ylabel(), ax.get_xlabel()) if v)
+    return f"Lines{' of ' + what if what else ''}: {'; '.join(said[:6])}."
+
+
+def _timeline(ax: Any) -> str:
+    """Horizontal bars: one row per thread or task, how many spans each, and the time span."""
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    spans = [p for c in ax.containers if isinstance(c, BarContainer) for p in c.patches
+             if p.get_width() > 0]
+    if not rows or not spans:
+        return ""
+    start = min(p.get_x() for p in spans)
+    end = max(p.get_x() + p.get_width() for p in spans)
+    return (f"A timeline of {len(spans)} spans on {len(rows)} rows ({', '.join(rows[:8])}), "
+            f"from {_num(start)} to {_num(end)} {ax.get_xlabel() or ''}.").replace(" .", ".")
+
+
+def _grid(ax: Any) -> str:
+    """A grid of words (a verdict grid): each row's label and the words in its cells."""
+    rows = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
+    cols = [t.get_text() for t in ax.get_xticklabels()]
+    words: dict[int, list[tuple[float, str]]] = {}
+    for text in ax.texts:
+        x, y = text.get_position()
+        words.setdefault(round(y), []).append((x, text.get_text().split("\n")[0]))
+    if not rows or not words:
+        return ""
+    said = [f"{rows[i]}: " + ", ".join(f"{cols[round(x)]} {w}" if round(x) < len(cols) else w
+                                       for x, w in sorted(words[i]))
+            for i in sorted(words) if 0 <= i < len(rows)]
+    return "Grid: " + "; ".join(said) + "."
+
+
+def _heatmap(ax: Any) -> str:
+    image = ax.images[0].get_array()
+    values = np.asarray(image, float)
+    return (f"A heat map of {values.shape[0]} by {values.shape[1]} values from "
+            f"{_num(np.nanmin(values))} to {_num(np.nanmax(values))}.")
+
+
+def _what_it_shows(ax: Any) -> str:
+    if ax.images:
+        return _heatmap(ax)
+    bars = [p for c in ax.containers if isinstance(c, BarContainer) for p in c.patches]
+    if bars and all(getattr(c, "orientation", "vertical") == "horizontal"
+                    for c in ax.containers if isinstance(c, BarContainer)):
+        return _timeline(ax)
+    if bars:
+        return _bars(ax)
+    if any(not ln.get_label().startswith("_") for ln in ax.get_lines()):
+        return _lines(ax)
+    if ax.texts and ax.get_yticklabels():
+        return _grid(ax)
+    return ""
+
+
 def describe(fig: Figure) -> str:
-    """What ``fig`` shows, from its texts: title, panels, axes and series."""
+    """What ``fig`` shows, in sentences: its title, then per panel what its data say (each
+    bar's height, each line's start and end, a timeline's rows and time span, a grid's
+    words, a heat map's range), so a reader who cannot see it is told the same."""
     given = getattr(fig, "_demos_alt", None)
     if given:
         return given
     title = fig._suptitle.get_text() if fig._suptitle is not None else ""
-    panels, axes, series = [], [], []
+    panels = []
     for ax in fig.axes:
         if ax.get_label() == "<colorbar>":
             continue
-        panels.append(ax.get_title())
-        x, y = ax.get_xlabel(), ax.get_ylabel()
-        if x or y:
-            axes.append(" against ".join(v for v in (y, x) if v))
-        series += [lab for lab in ax.get_legend_handles_labels()[1] if not lab.startswith("_")]
-    for legend in fig.legends:
-        series += [t.get_text() for t in legend.get_texts()]
-    if not title:
-        title, panels = (panels[0] if panels else ""), panels[1:]
-    text = f"Figure: {title or 'untitled'}."
-    if _join(panels):
-        text += f" Panels: {_join(panels)}."
-    if _join(axes):
-        text += f" Plots {_join(axes)}."
-    if _join(series):
-        text += f" Series: {_join(series)}."
-    return " ".join(text.split())
+        try:
+            shown = _what_it_shows(ax)
+        except (ValueError, TypeError, IndexError):  # an unusual axes: say what it is named
+            shown = ""
+        if not shown:
+            what = " against ".join(v for v in (ax.get_ylabel(), ax.get_xlabel()) if v)
+            shown = f"Plots {what}." if what else ""
+        name = ax.get_title()
+        if not title and name and not panels:
+            title, name = name, ""
+        panels.append(f"{name}: {shown}" if name and shown else name or shown)
+    text = f"Figure: {(title or 'untitled').rstrip('.')}. " + " ".join(p for p in panels if p)
+    return " ".join(text.replace("\n", " ").split())
 
 
 _print_png = FigureCanvasAgg.print_png
@@ -78,7 +166,17 @@ def _print_png_described(self: FigureCanvasAgg, filename_or_obj: Any, *,
     fit_titles(self.figure)
     metadata = dict(metadata or {})
     metadata.setdefault(_KEY, describe(self.figure))
+    smallest = min_text_px(self.figure)
+    if smallest is not None:
+        metadata.setdefault(_MIN_TEXT, f"{smallest:.2f}")
     return _print_png(self, filename_or_obj, metadata=metadata, pil_kwargs=pil_kwargs)
+
+
+def min_text_px(fig: Figure) -> float | None:
+    """The size of the smallest visible, non-empty text in ``fig``, in pixels at its dpi."""
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and t.get_alpha() != 0]
+    return min(sizes) * fig.dpi / 72 if sizes else None
 
 
 _print_figure = FigureCanvasBase.print_figure
@@ -104,6 +202,16 @@ def install() -> None:
 
 def png_description(path: Path) -> str | None:
     """The ``Description`` text chunk of a PNG file, or None (not a PNG, or none written)."""
+    return _png_text(path, _KEY)
+
+
+def png_min_text_px(path: Path) -> float | None:
+    """The smallest text's size in the PNG's pixels, as written by :func:`install`, or None."""
+    found = _png_text(path, _MIN_TEXT)
+    return float(found) if found else None
+
+
+def _png_text(path: Path, key: str) -> str | None:
     data = Path(path).read_bytes()
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         return None
@@ -111,13 +219,13 @@ def png_description(path: Path) -> str | None:
     while pos + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
         body = data[pos + 8:pos + 8 + length]
-        if kind == b"tEXt" and body.startswith(_KEY.encode() + b"\0"):
+        if kind == b"tEXt" and body.startswith(key.encode() + b"\0"):
             return body.split(b"\0", 1)[1].decode("latin-1")
-        if kind == b"zTXt" and body.startswith(_KEY.encode() + b"\0"):
+        if kind == b"zTXt" and body.startswith(key.encode() + b"\0"):
             return zlib.decompress(body.split(b"\0", 1)[1][1:]).decode("latin-1")
-        if kind == b"iTXt" and body.startswith(_KEY.encode() + b"\0"):
-            flag, _method = body[len(_KEY) + 1], body[len(_KEY) + 2]
-            rest = body[len(_KEY) + 3:].split(b"\0", 2)[2]
+        if kind == b"iTXt" and body.startswith(key.encode() + b"\0"):
+            flag, _method = body[len(key) + 1], body[len(key) + 2]
+            rest = body[len(key) + 3:].split(b"\0", 2)[2]
             return (zlib.decompress(rest) if flag else rest).decode("utf-8")
         if kind == b"IEND":
             break

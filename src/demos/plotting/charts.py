@@ -103,6 +103,7 @@ def timeline(
     xlabel: str = "time (ms)",
     marks: Iterable[tuple[str, float, str]] = (),
     sort_rows: bool = False,
+    outline: bool = False,
 ) -> tuple[Figure, Axes]:
     """An event timeline: one row per thread or task, in first-seen order (the order things
     happened) or, with ``sort_rows``, by name with numbers in numeric order (thread 0, 1, 2).
@@ -111,6 +112,8 @@ def timeline(
         spans: ``(row, start, end, kind)`` bars; ``kind`` picks the colour
             (``"broken"``, ``"fixed"``, ``"reference"`` or any other label).
         marks: ``(row, time, label)`` instants, drawn as ticks with a short label.
+        outline: a white edge around each bar, so back-to-back spans (one thread's calls)
+            read as separate bars, not as one long one.
     """
     spans = list(spans)
     marks = list(marks)
@@ -124,7 +127,8 @@ def timeline(
         for name, start, end, kind in spans:
             if name == row:
                 ax.barh(row_index, end - start, left=start, height=0.6,
-                        color=shade[kind], alpha=0.85)
+                        color=shade[kind], alpha=0.85,
+                        **({"edgecolor": "white", "linewidth": 1.5} if outline else {}))
         for name, t, label in marks:
             if name == row:
                 ax.plot([t, t], [row_index - 0.4, row_index + 0.4], color="#222222", linewidth=1.5)

@@ -6,6 +6,10 @@
 * Toggle labels. myst-nb labels every collapsed cell "Show code cell source"; a cell
   tagged ``solution`` says "Show the solution", and one tagged ``listing`` (a long listing
   whose output is collapsed with ``hide-output``) says "Show the full listing".
+* The cheat sheet at a glance. ``book/cheatsheet.md`` is written as paragraphs
+  (``**Symptom.** …``, ``**How to detect.** …``, ``**Fix.** …``) that the chapters' authors
+  edit and the front page quotes; on the site each pitfall's paragraphs become one table,
+  a row per label and a last row linking the chapter, so a reader scans the rows.
 
 Listed in _config.yml's ``sphinx.extensions``; tests/test_site.py checks both on the site.
 """
@@ -75,7 +79,59 @@ class ToggleLabels(SphinxPostTransform):
                     break
 
 
+#: The cheat sheet's labels, in their order in a block, and the row each becomes.
+CHEAT_LABELS = {"Symptom.": "Symptom", "How to detect.": "Detect", "Fix.": "Fix"}
+
+
+def _row(label: str, *content: nodes.Node) -> nodes.row:
+    head = nodes.entry("", nodes.paragraph("", "", nodes.strong(label, label)))
+    return nodes.row("", head, nodes.entry("", nodes.paragraph("", "", *content)))
+
+
+def _label(paragraph: nodes.paragraph) -> nodes.strong | None:
+    """The paragraph's leading ``**Symptom.**``-style label (after empty text), if any."""
+    for child in paragraph.children:
+        if isinstance(child, nodes.Text) and not child.astext().strip():
+            continue
+        if isinstance(child, nodes.strong) and child.astext() in CHEAT_LABELS:
+            return child
+        return None
+    return None
+
+
+class CheatSheetTables(SphinxPostTransform):
+    """Each block of the cheat sheet as a table: Symptom, Detect, Fix and Chapter rows."""
+
+    default_priority = 200  # after the {doc} links are resolved (ReferencesResolver, 10)
+    formats = ("html",)
+
+    def run(self, **kwargs: Any) -> None:
+        if self.env.docname != "book/cheatsheet":
+            return
+        for section in list(self.document.findall(nodes.section)):
+            labelled = [p for p in section.children if isinstance(p, nodes.paragraph)
+                        and _label(p) is not None]
+            if not labelled:
+                continue
+            rows = []
+            for paragraph in labelled:
+                label = _label(paragraph)
+                rest = paragraph.children[paragraph.index(label) + 1:]
+                rows.append(_row(CHEAT_LABELS[label.astext()], *[c.deepcopy() for c in rest]))
+            links = list(section[0].findall(nodes.reference))
+            if links:  # on the page; on paper the heading names the chapter already
+                rows.append(_row("Chapter", links[-1].deepcopy()))
+                rows[-1]["classes"].append("demos-cheat-chapter")
+            group = nodes.tgroup("", nodes.colspec(colwidth=1), nodes.colspec(colwidth=6),
+                                 nodes.tbody("", *rows), cols=2)
+            table = nodes.table("", group, classes=["demos-cheat"])
+            section.insert(section.index(labelled[0]), table)
+            for paragraph in labelled:
+                section.remove(paragraph)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_post_transform(ToggleLabels)
     app.add_post_transform(FigureAltText)
+    app.add_post_transform(CheatSheetTables)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
