@@ -42,6 +42,9 @@ BLAME_CHAPTER = {"readiness": 2, "bad_input": 5, "precision": 1, "truncation": 6
                  "concurrency": 4, "overload": 3, "poison": 3, "cancellation": 3}
 
 
+NOT_STARTED_WAIT_S = 10.0
+
+
 class CannotProbe(Exception):
     """The service cannot be probed: unreachable, or not the API asked for."""
 
@@ -151,7 +154,9 @@ async def _first_answer(ctx: Context, opts: Options) -> object:
     """The first answer to a valid request, waiting (bounded) while nothing listens or the
     service says 503; learns the model id from ``/v1/models`` when --model is not given."""
     client = ctx.client
-    limit = time.monotonic() + min(opts.startup_s, max(1.0, ctx.remaining() - 5.0))
+    # A service we started may take its time; one started by someone else gets 10 s.
+    wait_s = opts.startup_s if ctx.started is not None else NOT_STARTED_WAIT_S
+    limit = time.monotonic() + min(wait_s, max(1.0, ctx.remaining() - 5.0))
     while True:
         if opts.api == "openai" and not client.model:
             await readiness.learn_model(ctx)

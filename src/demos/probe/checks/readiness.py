@@ -69,6 +69,10 @@ async def watch_startup(ctx: Context, preferred: str, limit_s: float) -> list[Fi
         if ready is not None and ready.status == 200 and first_ready is None:
             first_ready = sent
             ctx.startup.append(f"{sent:.2f} s: readiness {ctx.ready_path} said 200")
+        if outcome.status in (404, 405, 501) or (outcome.status is not None and 400 <= \
+                outcome.status < 500 and outcome.status not in (408, 425, 429)):
+            ctx.startup.append(f"{sent:.2f} s: {outcome.evidence()}")
+            break  # not that API, or a request the service will never serve: discovery says
         if outcome.ok and served_at is None:
             served_at = sent
             ctx.startup.append(f"{sent:.2f} s: first request served")
