@@ -152,11 +152,16 @@ class Service:
 
 
 def parse(raw: bytes, field: str, fault: str | None) -> tuple[list[str], bool, str]:
-    if fault == "bad_input":  # PLANTED: no validation; whatever breaks is a 500
+    if fault == "bad_input":  # PLANTED: sizes checked, the rest left to whatever breaks
+        if len(raw) > MAX_INPUTS * MAX_CHARS:
+            raise Refused(413, f"body: expected at most {MAX_INPUTS * MAX_CHARS} bytes")
         body = json.loads(raw)
         texts = body[field]
-        return ([texts] if isinstance(texts, str) else texts, body.get("truncate", False),
-                body.get("truncation_direction", "right").lower())
+        texts = [texts] if isinstance(texts, str) else texts
+        if len(texts) > MAX_INPUTS or any(len(t) > MAX_CHARS for t in texts):
+            raise Refused(413, f"{field}: expected at most {MAX_INPUTS} texts of at most "
+                          f"{MAX_CHARS} characters", field)
+        return texts, body.get("truncate", False), body.get("truncation_direction", "right").lower()
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:

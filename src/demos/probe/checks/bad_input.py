@@ -97,7 +97,7 @@ async def run(ctx: Context) -> list[Finding]:
             json.dumps(case.body).encode()
         outcome = await ctx.client.send(case.method, ctx.client.path, content=raw,
                                         headers={"content-type": case.content_type},
-                                        timeout_s=ctx.bound(10.0))
+                                        timeout_s=ctx.bound(ctx.client.timeout_s))
         outcome.request = f"{case.method} {ctx.client.path} ({case.name})"
         status = outcome.status
         if status is not None and 400 <= status < 500 and outcome.message:

@@ -43,12 +43,13 @@ async def run(ctx: Context) -> list[Finding]:
         ctx.notes.append("cancellation: every request came back before any could be "
                          "abandoned; the service was too fast for this burst")
     await asyncio.sleep(0.2)  # let the service notice the closed connections
-    after = await ctx.client.embed([TEXTS[0]], timeout_s=ctx.bound(DEADLINE_S))
+    deadline = min(DEADLINE_S, ctx.client.timeout_s)
+    after = await ctx.client.embed([TEXTS[0]], timeout_s=ctx.bound(deadline))
     if after.ok and (not ctx.comparable or same(after.vectors[0],  # type: ignore[index]
                                                  ctx.alone[0], ctx.min_cosine)):
         return []
     ctx.broken = after if not after.ok else None
     return [finding(NAME, CHAPTER, f"after {len(pending)} requests were abandoned mid-flight, "
-                    f"a new request was not served right within {DEADLINE_S:.0f} s",
+                    f"a new request was not served right within {deadline:.0f} s",
                     [f"{len(pending)} of {BURST} requests ({len(text)} characters each) "
                      "abandoned after the first answer", after.evidence()], FIX)]

@@ -109,5 +109,10 @@ async def _left(ctx: Context, words: list[str], limit: int) -> list[Finding]:
     tail = await _embed(ctx, words[-limit:], True)
     if outcome.ok and tail.ok and same(outcome.vectors[0], tail.vectors[0], SAME):  # type: ignore[index]
         return []
+    right = await _embed(ctx, words[:limit], True)
+    if outcome.ok and right.ok and same(outcome.vectors[0], right.vectors[0], SAME):  # type: ignore[index]
+        ctx.notes.append("truncation: truncation_direction left gets the right cut (the option "
+                         "is ignored, as by a service without it); not checked")
+        return []
     return [finding(NAME, CHAPTER, "truncation_direction left does not answer like the text's "
                     f"last {limit} words", [outcome.evidence(), tail.evidence()], FIX)]
