@@ -136,7 +136,10 @@ async def _discover(ctx: Context, opts: Options, report: Report) -> None:
         raise CannotProbe(f"{client.path} answered 200 but not with {opts.api} embeddings: "
                           f"{first.evidence()}")
     if not first.ok:
-        raise CannotProbe(f"{client.path} does not serve a valid request: {first.evidence()}")
+        hint = " (GET /v1/models named no model: pass --model)" \
+            if opts.api == "openai" and not client.model else ""
+        raise CannotProbe(f"{client.path} does not serve a valid request{hint}: "
+                          f"{first.evidence()}")
     if ctx.ready_path is None:
         ctx.ready_path = await readiness.find_ready_path(ctx, opts.ready_path)
     ctx.truncate_option = (await client.embed([TEXTS[0]], truncate=True)).ok

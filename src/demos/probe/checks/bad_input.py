@@ -73,11 +73,14 @@ def catalogue(api: str, model: str) -> list[Case]:
         Case("truncate is a string", body=body("a cat", truncate="yes"), lenient=True),
         Case("truncation_direction is unknown",
              body=body("a cat", truncate=True, truncation_direction="Sideways"), lenient=True),
-        Case("wrong method (GET)", method="GET"),
+        # LitServe answers GET on its embeddings path on purpose; TEI and a single-model
+        # server may ignore the model id: a 200 there is a choice, not a crash.
+        Case("wrong method (GET)", method="GET", lenient=True),
     ]
     if api == "openai":
         cases += [
-            Case("model is unknown", body=body("a cat", model="no-such-model-xyz")),
+            Case("model is unknown", body=body("a cat", model="no-such-model-xyz"),
+                 lenient=True),
             Case("model is a number", body=body("a cat", model=7)),
             Case("encoding_format is unknown", body=body("a cat", encoding_format="int3")),
             Case("encoding_format is a number", body=body("a cat", encoding_format=5)),
