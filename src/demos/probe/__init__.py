@@ -10,6 +10,14 @@ evidence and what to change. From Python or a pytest fixture::
     report = probe("http://127.0.0.1:8000")
     assert report.clean, report
 
+or as a CI step (the probe starts the service, watches its start-up, stops it)::
+
+    inference-pitfalls probe http://127.0.0.1:8000 --start "uvicorn app:app --port 8000" \
+        --reference reference.json --junit probe.xml --budget-s 120
+
+Exit status 0: nothing found; 1: findings (each names the check, the book's chapter, the
+evidence and the fix); 2: could not probe (unreachable, not that API), with the reason.
+
 Modules: :mod:`.client` (HTTP, bounded), :mod:`.process` (``--start``), :mod:`.texts` (the
 probe's texts), :mod:`.checks` (one module per check), :mod:`.report` (findings, JSON,
 JUnit), :mod:`.runner` (one run) and :mod:`.cli`.
