@@ -99,6 +99,19 @@ def test_the_probe_finds_each_planted_fault_and_nothing_else(fault, reference, t
     assert failures == [(f["check"], f"{f['pitfall']}: {f['summary']}") for f in findings]
 
 
+def test_readiness_that_stays_200_after_the_batcher_died_is_found_with_its_cause():
+    """Two faults: the poison kills the batching loop, and readiness (a flag set once at
+    start-up) keeps saying 200 (infinity#609). Both are reported, and nothing else."""
+    port = _port()
+    report = probe(f"http://127.0.0.1:{port}", progress=lambda line: None, timeout_s=5.0,
+                   start=_start(port, "poison") + " --fault readiness_live")
+    assert [(f.check, f.chapter) for f in report.findings] == [("poison", 3),
+                                                                ("readiness", 2)], report
+    assert "readiness still says 200 while requests fail" in report.findings[1].summary
+    assert report.skipped == {"cancellation": "the service stopped serving after the poison "
+                                              "check"}
+
+
 def test_the_correct_service_is_clean_through_the_cli_with_json_and_junit(
         reference, tmp_path, capsys):
     port = _port()

@@ -9,7 +9,8 @@ collects each finished batch, so an exception there ends the loop (as a crashed 
 does). Correct, it validates requests, tokenizes with tokenizers configured once per
 truncation direction, fails only a failing batch, skips cancelled futures, bounds the
 requests in flight (503), and says ready only after a warm-up inference while the loop
-lives. Each ``--fault`` undoes exactly one of those (the lines marked ``PLANTED``).
+lives. Each ``--fault`` undoes exactly one of those (the lines marked ``PLANTED``);
+``readiness_live`` shows only with another fault that stops the loop.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from tokenizers import Encoding, Tokenizer
 
 from demos.models import load_encoder
 
-FAULTS = ("readiness", "bad_input", "precision", "truncation", "concurrency_state",
-          "concurrency_options", "overload", "poison", "cancellation")
+FAULTS = ("readiness", "readiness_live", "bad_input", "precision", "truncation",
+          "concurrency_state", "concurrency_options", "overload", "poison", "cancellation")
 MODEL = "all-MiniLM-L6-v2"
 MAX_BATCH, WORKERS, IN_FLIGHT, MAX_INPUTS, MAX_CHARS = 4, 2, 16, 64, 20_000
 
@@ -50,13 +51,13 @@ def _tokenizer(tokenizer_json: str, limit: int, direction: str) -> Tokenizer:
 class Engine:
     """The model and its tokenizers, loaded once; ``run`` embeds one batch of encodings."""
 
-    def __init__(self, fault: str | None, limit: int) -> None:
+    def __init__(self, fault: frozenset[str], limit: int) -> None:
         encoder = load_encoder(intra_op_threads=1)
         self.fault, self.session, self.limit = fault, encoder.session, limit
         self.tokenizers = {d: _tokenizer(encoder.tokenizer_json, limit, d)
                            for d in ("right", "left")}
         self.cutters = self.tokenizers  # truncate: true cuts with these
-        if fault == "truncation":  # PLANTED: cut at the tokenizer's own limit, half the
+        if "truncation" in fault:  # PLANTED: cut at the tokenizer's own limit, half the
             # model's (as all-MiniLM-L6-v2's tokenizer.json says 128, its model card 256)
             self.cutters = {d: _tokenizer(encoder.tokenizer_json, limit // 2, d)
                             for d in ("right", "left")}
@@ -64,7 +65,7 @@ class Engine:
         self.scratch = np.zeros((MAX_BATCH * MAX_INPUTS, 384), dtype=np.float32)
 
     def tokenize(self, texts: list[str], truncate: bool, direction: str) -> list[Encoding]:
-        if self.fault == "concurrency_options":
+        if "concurrency_options" in self.fault:
             tokenizer = self.shared  # PLANTED: configured by the last request's endpoint
         else:
             tokenizer = (self.cutters if truncate else self.tokenizers)[direction]
@@ -82,7 +83,7 @@ class Engine:
             ids[row, :len(e.ids)], mask[row, :len(e.ids)] = e.ids, e.attention_mask
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         vectors = self.session.run(["sentence_embedding"], feeds)[0]
-        if self.fault == "precision":  # PLANTED: "int8 storage", one fixed scale for all
+        if "precision" in self.fault:  # PLANTED: "int8 storage", one fixed scale for all
             return (np.round(vectors * 127) / 127).astype(np.float32)
         return vectors
 
@@ -90,7 +91,7 @@ class Engine:
 class Service:
     """The batching loop, the requests in flight, readiness."""
 
-    def __init__(self, fault: str | None, limit: int) -> None:
+    def __init__(self, fault: frozenset[str], limit: int) -> None:
         self.fault, self.limit, self.engine, self.warm = fault, limit, None, False
         self.queue: asyncio.Queue[tuple[Any, asyncio.Future[Any]]] = asyncio.Queue()
         self.in_flight, self.loop_task = 0, None
@@ -101,8 +102,10 @@ class Service:
         self.engine, self.warm = engine, True
 
     def ready(self) -> bool:
-        if self.fault == "readiness":
+        if "readiness" in self.fault:
             return True  # PLANTED: a constant
+        if "readiness_live" in self.fault:
+            return self.warm  # PLANTED: set once at start-up, blind to the batching loop
         return self.warm and self.loop_task is not None and not self.loop_task.done()
 
     async def loop(self) -> None:
@@ -120,7 +123,7 @@ class Service:
                 task.result()  # an exception escaping serve() ends the loop
 
     async def serve(self, batch: list[tuple[Any, asyncio.Future[Any]]]) -> None:
-        if self.fault == "poison":  # PLANTED: no try/except around the batch
+        if "poison" in self.fault:  # PLANTED: no try/except around the batch
             results: Any = await asyncio.to_thread(self.compute, batch)
         else:
             try:
@@ -128,14 +131,14 @@ class Service:
             except Exception as error:
                 results = [Refused(500, f"the model failed on this batch: {error!r}")] * len(batch)
         for (_, future), result in zip(batch, results, strict=True):
-            if self.fault == "cancellation" or not future.done():  # PLANTED: no done() check
+            if "cancellation" in self.fault or not future.done():  # PLANTED: no done() check
                 future.set_result(result)
 
     def compute(self, batch: list[tuple[Any, asyncio.Future[Any]]]) -> list[Any]:
         """One model call per request of the batch (their options differ), rows in order."""
         rows = sum(len(texts) for (texts, _, _), _ in batch)
         out = np.empty((rows, 384), dtype=np.float32)
-        if self.fault == "concurrency_state":  # PLANTED: a scratch buffer on the model,
+        if "concurrency_state" in self.fault:  # PLANTED: a scratch buffer on the model,
             out = self.engine.scratch  # shared by the batches the workers run at once
         spans: list[Any] = []
         row = 0
@@ -151,8 +154,8 @@ class Service:
         return [s if isinstance(s, Refused) else out[s[0]:s[1]].copy() for s in spans]
 
 
-def parse(raw: bytes, field: str, fault: str | None) -> tuple[list[str], bool, str]:
-    if fault == "bad_input":  # PLANTED: sizes checked, the rest left to whatever breaks
+def parse(raw: bytes, field: str, fault: frozenset[str]) -> tuple[list[str], bool, str]:
+    if "bad_input" in fault:  # PLANTED: sizes checked, the rest left to whatever breaks
         if len(raw) > MAX_INPUTS * MAX_CHARS:
             raise Refused(413, f"body: expected at most {MAX_INPUTS * MAX_CHARS} bytes")
         body = json.loads(raw)
@@ -193,7 +196,7 @@ def parse(raw: bytes, field: str, fault: str | None) -> tuple[list[str], bool, s
     return texts, truncate, direction.lower()
 
 
-def build_app(fault: str | None, limit: int = 256) -> FastAPI:
+def build_app(fault: frozenset[str], limit: int = 256) -> FastAPI:
     service = Service(fault, limit)
 
     async def lifespan(app: FastAPI):
@@ -215,12 +218,12 @@ def build_app(fault: str | None, limit: int = 256) -> FastAPI:
             texts, truncate, direction = parse(await request.body(), field, fault)
             if service.engine is None:
                 raise Refused(503, "the model is loading")
-            if fault == "concurrency_options":  # PLANTED: this request's option, on the
+            if "concurrency_options" in fault:  # PLANTED: this request's option, on the
                 # one tokenizer every request shares, until the batch is tokenized
                 service.engine.shared.enable_truncation(max_length=service.limit,
                                                         direction=direction)
             if service.in_flight >= IN_FLIGHT:
-                if fault == "overload":
+                if "overload" in fault:
                     raise RuntimeError("queue full")  # PLANTED: escapes as a 500
                 raise Refused(503, f"busy: {IN_FLIGHT} requests in flight; retry")
         except Refused as refused:
@@ -271,9 +274,10 @@ def build_app(fault: str | None, limit: int = 256) -> FastAPI:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--fault", choices=FAULTS, default=None)
+    parser.add_argument("--fault", choices=FAULTS, action="append", default=[],
+                        help="plant this fault (repeat to plant several)")
     parser.add_argument("--max-seq-length", type=int, default=256,
                         help="tokens per text (the model takes up to 512; tests use 64)")
     args = parser.parse_args()
-    uvicorn.run(build_app(args.fault, args.max_seq_length), host="127.0.0.1", port=args.port,
-                log_level="warning")
+    uvicorn.run(build_app(frozenset(args.fault), args.max_seq_length), host="127.0.0.1",
+                port=args.port, log_level="warning")

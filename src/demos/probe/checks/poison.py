@@ -26,6 +26,7 @@ POISON = "a cat \ud800 sits on the mat"
 AFTER = 4
 #: Each request's deadline here: a service answers a failing batch at once, or has hung.
 DEADLINE_S = 6.0
+WAIT_S = 2.0
 FIX = ("catch every exception around a batch (tokenizer and model) inside the batching loop, "
        "fail only that batch's requests with a clear error, and keep the loop running; better, "
        "reject such input before it is batched")
@@ -36,13 +37,17 @@ async def run(ctx: Context) -> list[Finding]:
     bound = ctx.bound(min(DEADLINE_S, ctx.client.timeout_s))
     company = [asyncio.create_task(ctx.client.embed([TEXTS[i]], timeout_s=bound))
                for i in range(4)]
-    first = await ctx.client.send("POST", ctx.client.path, content=raw,
-                                  headers={"content-type": "application/json"},
-                                  timeout_s=bound)
-    first.request = "POST (a text holding a lone surrogate \\ud800)"
-    bad = [] if first.status is not None else [f"the poison itself: {first.evidence()}"]
+    poisoned = asyncio.create_task(ctx.client.send(
+        "POST", ctx.client.path, content=raw, headers={"content-type": "application/json"},
+        timeout_s=bound))
+    # "After" = once the poison is answered, or has had WAIT_S: a hung poison must not
+    # hold the follow-ups back (the runner's check after this one catches a later death).
+    await asyncio.wait([poisoned], timeout=min(WAIT_S, bound))
     after = await asyncio.gather(*(ctx.client.embed([TEXTS[i]], timeout_s=bound)
                                    for i in range(AFTER)))
+    first = await poisoned
+    first.request = "POST (a text holding a lone surrogate \\ud800)"
+    bad = [] if first.status is not None else [f"the poison itself: {first.evidence()}"]
     await asyncio.gather(*company)  # they may share the poison's batch and fail: not judged
     for i, outcome in enumerate(after):
         if not outcome.ok:
