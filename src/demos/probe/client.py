@@ -142,12 +142,21 @@ class Client:
         outcome = Outcome(request=f"{method} {path} {shown}".rstrip())
         bound = timeout_s if timeout_s is not None else self.timeout_s
         start = time.monotonic()
+        fresh = {**(headers or {}), "connection": "close"}
         try:
             async with asyncio.timeout(bound):
-                response = await self._http.request(
-                    method, path, json=json_body if content is None else None,
-                    content=content, headers=headers,
-                    timeout=httpx.Timeout(bound + 1.0, connect=min(3.0, bound)))
+                for attempt in (headers, fresh):
+                    try:
+                        response = await self._http.request(
+                            method, path, json=json_body if content is None else None,
+                            content=content, headers=attempt,
+                            timeout=httpx.Timeout(bound + 1.0, connect=min(3.0, bound)))
+                        break
+                    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                        # A kept-alive connection the server closed after its last answer
+                        # (uvicorn does after a 500) fails at once: once more, on a new one.
+                        if attempt is fresh:
+                            raise
         except (TimeoutError, httpx.TimeoutException):
             outcome.ended = "timeout"
         except httpx.ConnectError:

@@ -83,7 +83,8 @@ async def watch_startup(ctx: Context, preferred: str, limit_s: float) -> list[Fi
             break  # half a second of agreement after both came up
         if first_ready is not None and served_at is None and sent > first_ready + 5.0:
             break  # 5 s of "ready" and no request served: evidence enough
-        if served_at is not None and (ctx.ready_path is None or sent > served_at + 5.0):
+        if served_at is not None and sent > served_at and (ctx.ready_path is None or
+                                                           sent > served_at + 5.0):
             if ctx.ready_path is not None:
                 ctx.startup.append(f"{sent:.2f} s: readiness still not 200, 5 s after the "
                                    "first request was served")
