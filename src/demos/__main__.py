@@ -8,6 +8,9 @@
     python -m demos compat [--out FILE] [--session NAME]
                                                   observe the version-dependent behaviours
     python -m demos doctor [--check NAME ...]     is this machine ready? PASS/WARN/FAIL lines
+    python -m demos probe URL [--start CMD ...]   look for the six pitfalls in a running
+                                                  embedding service (exit 0 clean, 1 found,
+                                                  2 could not probe)
 
 Exit codes: 0 success, 1 a scenario failed to run, 2 bad usage (unknown name, bad option).
 """
@@ -76,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check this machine is ready (offline)")
     doctor_module.add_arguments(doctor)
     doctor.set_defaults(command=doctor_module.command)
+
+    from demos.probe import cli as probe_cli  # stdlib imports only: cheap
+
+    probe = commands.add_parser("probe", help="look for the pitfalls in a running service")
+    probe_cli.add_arguments(probe)
+    probe.set_defaults(command=probe_cli.command)
     return parser
 
 

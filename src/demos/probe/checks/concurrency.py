@@ -1,0 +1,114 @@
+"""Concurrency identity: a text sent among others gets the answer it gets alone (chapters 4, 6).
+
+The same texts, of mixed lengths, go out at once (each alone in its request, and all of them
+shuffled in one request), a few rounds; every answer must equal, within ``--min-cosine``,
+what the text got when it was the only request in flight. A shared scratch buffer, a
+"last input" attribute or a padding bug (chapter 4) breaks this. Then, where the API has
+per-request truncation, requests with *different* options go out together: a long text cut
+on the right and on the left, next to short texts; an option set on one shared tokenizer
+(chapter 6) leaks from one request into another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import numpy as np
+import numpy.typing as npt
+
+from demos.probe.checks import Context, Skip, finding
+from demos.probe.client import Outcome
+from demos.probe.report import Finding
+from demos.probe.texts import TEXTS, cosine, long_words, same
+
+__all__ = ["NAME", "ROUNDS", "run"]
+
+NAME = "concurrency"
+ROUNDS = 2
+FIX_STATE = ("keep inference a pure function of its input: no buffer, cache or 'last input' on "
+             "the model object shared by requests; pad and mask per batch; see chapter 4")
+FIX_OPTIONS = ("never configure a shared tokenizer per request (enable_truncation/padding): "
+               "configure once and cut the request's own encodings, or keep one tokenizer per "
+               "option or per thread; see chapter 6")
+
+Job = tuple[str, list[int], list[str], bool | None, str | None]  # label, keys, texts, opts
+
+
+async def _round(ctx: Context, jobs: list[Job], expected: dict[int, npt.NDArray[np.float32]],
+                 ) -> tuple[list[str], int]:
+    """Send ``jobs`` at once; (mismatches and failures as evidence, answers compared)."""
+    async def one(job: Job) -> tuple[Job, Outcome]:
+        _, _, texts, truncate, direction = job
+        return job, await ctx.client.embed(texts, truncate, direction, ctx.bound(15.0))
+
+    bad, compared = [], 0
+    for (label, keys, _, _, _), outcome in await asyncio.gather(*(one(j) for j in jobs)):
+        if (outcome.status is not None and 400 <= outcome.status < 500) or outcome.status == 503:
+            continue  # "later" (429/503), or a request shape it refuses (LitServe refuses
+            # several texts per request when it batches): the bad_input check judges 4xx
+        if not outcome.ok:
+            bad.append(f"{label}: {outcome.evidence()}")
+            continue
+        assert outcome.vectors is not None
+        for key, vector in zip(keys, outcome.vectors, strict=True):
+            compared += 1
+            if not same(vector, expected[key], ctx.min_cosine):
+                bad.append(f"{label}: text {key} came back with cosine "
+                           f"{cosine(vector, expected[key]):.5f} to its answer alone")
+    return bad, compared
+
+
+async def run(ctx: Context) -> list[Finding]:
+    if not ctx.comparable:
+        raise Skip("the service's vectors are not comparable (see the precision finding)")
+    rng = random.Random(0)
+    expected = dict(enumerate(ctx.alone))
+    bad, compared = [], 0
+    for _ in range(ROUNDS):
+        order = rng.sample(range(len(TEXTS)), len(TEXTS))
+        jobs: list[Job] = [(f"text {i} alone", [i], [TEXTS[i]], None, None) for i in order]
+        jobs.append(("all texts in one request", order, [TEXTS[i] for i in order], None, None))
+        found, count = await _round(ctx, jobs, expected)
+        bad, compared = bad + found, compared + count
+    if bad:
+        ctx.wrong_answers_seen = True
+        return [finding(NAME, 4, f"{len(bad)} of {compared} answers sent concurrently differ "
+                        "from the same text sent alone, or failed", bad, FIX_STATE)]
+    if not ctx.truncate_option:
+        ctx.notes.append(f"concurrency: {compared} answers compared; the API has no "
+                         "truncation option, so mixed options were not sent")
+        return []
+    return await _mixed_options(ctx, rng, compared)
+
+
+async def _mixed_options(ctx: Context, rng: random.Random, compared: int) -> list[Finding]:
+    text = " ".join(long_words(600))
+    expected = dict(enumerate(ctx.alone))
+    for key, direction in ((100, "right"), (101, "left")):
+        alone = await ctx.client.embed([text], True, direction, ctx.bound(15.0))
+        if not alone.ok:
+            ctx.notes.append(f"concurrency: truncation_direction {direction} alone got "
+                             f"{alone.evidence()}; mixed options not sent")
+            return []
+        expected[key] = alone.vectors[0]  # type: ignore[index]
+    if same(expected[100], expected[101], 1 - 1e-6):
+        ctx.notes.append("concurrency: truncation_direction left and right get the same answer "
+                         "(the option is ignored); mixed options not sent")
+        return []
+    bad, mixed = [], 0
+    for _ in range(ROUNDS):
+        jobs: list[Job] = [("long text, truncate right", [100], [text], True, "right"),
+                           ("long text, truncate left", [101], [text], True, "left")]
+        jobs += [(f"text {i} alone", [i], [TEXTS[i]], None, None) for i in range(3)]
+        rng.shuffle(jobs)
+        found, count = await _round(ctx, jobs, expected)
+        bad, mixed = bad + found, mixed + count
+    ctx.notes.append(f"concurrency: {compared} answers compared, then {mixed} with mixed "
+                     "truncation options")
+    if not bad:
+        return []
+    ctx.wrong_answers_seen = True
+    return [finding(NAME, 6, f"{len(bad)} of {mixed} answers differ from the same request sent "
+                    "alone when requests with different truncation options run together",
+                    bad, FIX_OPTIONS)]
