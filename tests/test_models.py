@@ -294,7 +294,9 @@ def test_bench_peer_reports_median_ratios_of_paired_rounds_per_batch_size(
 
     result = bench_peer("fastembed", (1, 2), rounds=2, encoder=encoder,
                         texts=["A man is eating food.", "It is raining.", "ok"])
-    assert set(result["ratios"]) == {"1", "2"} and all(r > 0 for r in result["ratios"].values())
+    assert set(result["ratios"]) == {"ours", "ours_spinning"}
+    for by_size in result["ratios"].values():
+        assert set(by_size) == {"1", "2"} and all(r > 0 for r in by_size.values())
     assert result["peer"] == "fastembed 0.9.1" and result["texts"] == 3
     assert result["max_abs_diff"] <= 1e-6
     json.dumps(result)
