@@ -317,3 +317,16 @@ def test_the_cli_refuses_a_peer_for_anything_but_the_encoder(capsys) -> None:
     assert main(["bench", "batching", "--peer", "fastembed"]) == EXIT_USAGE
     assert capsys.readouterr().err == (
         "error: --peer applies to the encoder only, got target 'batching'\n")
+
+
+def test_fastembed_truncates_where_the_folder_says_and_only_256_matches_the_reference(
+        encoder: Encoder) -> None:
+    from demos.models.peer import truncation_gap, wheel_model_max_length
+
+    ref = st_reference()
+    i = int(np.argmax(ref.word_pieces))  # the fixture's one text past 256 pieces
+    gap = truncation_gap(ref.texts[i], (512, 256), reference=ref.embeddings[i], encoder=encoder)
+    assert wheel_model_max_length() == 512  # what a folder built from the wheel says
+    assert gap["word_pieces"] > 300  # longer than 256, shorter than 512: 512 keeps it all
+    assert gap["cosine"]["256"] >= 1 - 1e-6
+    assert gap["cosine"]["512"] < 0.99
