@@ -23,7 +23,7 @@ NB ?= $(NOTEBOOKS)
 # changes, dated like its newest input, so a prose edit to pyproject.toml reinstalls nothing.
 # After a manual install (README, offline), `touch .venv/.installed` marks it done.
 INSTALL_INPUTS := $(VENV)/.install-inputs
-$(INSTALL_INPUTS): requirements.txt requirements-runtime.txt requirements-model.txt pyproject.toml
+$(INSTALL_INPUTS): requirements.txt requirements-runtime.txt requirements-bench.txt requirements-model.txt pyproject.toml
 	@mkdir -p $(VENV)
 	@grep -v '^description *=' pyproject.toml | cat $(filter-out pyproject.toml,$^) - > $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; \

@@ -619,3 +619,17 @@ def test_version_probes_answer_every_question_with_what_this_python_does():
     assert seen["futures_timeout_error"] == ("the built-in TimeoutError" if futures_same
                                              else "a separate class")
     assert (seen["except_timeout_error_on_wait_for"] == "catches it") is same
+
+
+def test_the_gap_to_offline_splits_into_schedule_and_overhead_whose_product_is_the_whole():
+    from demos.batching.gap import gap
+    from demos.models import tiny_encoder
+
+    result = gap(tiny_encoder(seed=0), clients=8, per_client=2, max_batch=4, rounds=1)
+    r = result["ratios"]
+    assert r["schedule"] * r["overhead"] == pytest.approx(r["batcher_vs_offline"], rel=0.01)
+    assert result["requests"] == 16 and min(result["calls"].values()) >= 16 // 4
+    assert result["padded_per_useful"]["offline"] >= 1.0
+    json.dumps(result)
+    with pytest.raises(ValueError, match=r"^rounds must be an int >= 1, got 0$"):
+        gap(tiny_encoder(seed=0), rounds=0)

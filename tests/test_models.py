@@ -270,3 +270,63 @@ def test_pairwise_cosines_is_symmetric_with_a_unit_diagonal(tiny: Encoder) -> No
     texts, matrix = pairwise_cosines(TEXTS, encoder=tiny)
     assert texts == TEXTS and matrix.shape == (4, 4)
     assert np.allclose(matrix, matrix.T) and np.allclose(np.diag(matrix), 1.0, atol=1e-6)
+
+
+# fastembed, the peer of `python -m demos bench encoder --peer fastembed` (requirements-bench.txt)
+
+
+def test_fastembed_on_our_graph_and_our_encoder_both_return_sentence_transformers_rows(
+        encoder: Encoder) -> None:
+    from demos.models.peer import fastembed_embed, fastembed_folder, fastembed_model
+
+    ref = st_reference()
+    rows = [0, 12, 21, int(np.argmax(ref.word_pieces))]  # short, accented, CJK, cut at 256
+    texts = [ref.texts[i] for i in rows]
+    model = fastembed_model(fastembed_folder(256, encoder), threads=1)
+    for got in (fastembed_embed(model, texts, batch_size=2), encoder.encode(texts)):
+        assert got.dtype == np.float32 and got.shape == (4, 384)
+        assert np.abs(got - ref.embeddings[rows]).max() <= 1e-6
+
+
+def test_bench_peer_reports_median_ratios_of_paired_rounds_per_batch_size(
+        encoder: Encoder) -> None:
+    from demos.models.bench import bench_peer
+
+    result = bench_peer("fastembed", (1, 2), rounds=2, encoder=encoder,
+                        texts=["A man is eating food.", "It is raining.", "ok"])
+    assert set(result["ratios"]) == {"ours", "ours_spinning"}
+    for by_size in result["ratios"].values():
+        assert set(by_size) == {"1", "2"} and all(r > 0 for r in by_size.values())
+    assert result["peer"] == "fastembed 0.9.1" and result["texts"] == 3
+    assert result["max_abs_diff"] <= 1e-6
+    json.dumps(result)
+    with pytest.raises(ValueError, match=r"^peer must be one of 'fastembed', got 'st'$"):
+        bench_peer("st", encoder=encoder)
+
+
+def test_the_held_out_bench_texts_are_64_with_one_cut_at_256(encoder: Encoder) -> None:
+    from demos.models.bench import held_out_texts
+
+    lengths = encoder.token_lengths(held_out_texts())
+    assert len(lengths) == 64 and lengths.count(256) == 1 and min(lengths) < 16
+
+
+def test_the_cli_refuses_a_peer_for_anything_but_the_encoder(capsys) -> None:
+    from demos.__main__ import EXIT_USAGE, main
+
+    assert main(["bench", "batching", "--peer", "fastembed"]) == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        "error: --peer applies to the encoder only, got target 'batching'\n")
+
+
+def test_fastembed_truncates_where_the_folder_says_and_only_256_matches_the_reference(
+        encoder: Encoder) -> None:
+    from demos.models.peer import truncation_gap, wheel_model_max_length
+
+    ref = st_reference()
+    i = int(np.argmax(ref.word_pieces))  # the fixture's one text past 256 pieces
+    gap = truncation_gap(ref.texts[i], (512, 256), reference=ref.embeddings[i], encoder=encoder)
+    assert wheel_model_max_length() == 512  # what a folder built from the wheel says
+    assert gap["word_pieces"] > 300  # longer than 256, shorter than 512: 512 keeps it all
+    assert gap["cosine"]["256"] >= 1 - 1e-6
+    assert gap["cosine"]["512"] < 0.99

@@ -4,6 +4,7 @@
     python -m demos run <pitfall> [--impl both] [--set KNOB=VALUE ...]
                                                   print each implementation's Report
     python -m demos bench <pitfall|encoder>       print metrics as JSON
+    python -m demos bench encoder --peer fastembed our encoder against fastembed (ratios)
     python -m demos embed "text" "text" ...       pairwise cosine similarities (the real model)
     python -m demos compat [--out FILE] [--session NAME]
                                                   observe the version-dependent behaviours
@@ -63,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmark a pitfall (or 'encoder'); JSON out")
     bench.add_argument("target")
+    bench.add_argument("--peer", choices=["fastembed"],
+                       help="encoder only: race this library on the same graph (ratios)")
     bench.set_defaults(command=_bench)
 
     embed = commands.add_parser("embed", help="pairwise cosine similarity of texts")
@@ -127,8 +130,11 @@ def _parse_knobs(pairs: Sequence[str]) -> dict[str, Any]:
 def _bench(args: argparse.Namespace) -> int:
     if args.target == "encoder":
         from demos.models import bench as bench_encoder
+        from demos.models.bench import bench_peer
 
-        result: Any = bench_encoder()
+        result: Any = bench_peer(args.peer) if args.peer else bench_encoder()
+    elif args.peer:
+        raise ValueError(f"--peer applies to the encoder only, got target {args.target!r}")
     else:
         pitfall = catalogue.find(args.target)
         custom = getattr(pitfall.scenario, "bench", None)

@@ -80,18 +80,19 @@ def book_texts(package: str = "demos.batching") -> tuple[list[str], list[str]]:
     return [s for s in found if 3 <= len(s.split()) <= 40], paragraphs
 
 
-def workload(kind: str, n: int, seed: int = 0) -> list[str]:
+def workload(kind: str, n: int, seed: int = 0, *, package: str = "demos.batching") -> list[str]:
     """``n`` texts, shuffled: ``"short"`` or ``"long-tail"`` (see the module docstring).
 
     ``long-tail``: 1 in 64 (at least one) is a run of paragraphs well past 256 tokens, so it
-    is cut at the limit; of the rest, 4 in 5 are sentences and 1 in 5 paragraphs.
+    is cut at the limit; of the rest, 4 in 5 are sentences and 1 in 5 paragraphs, from
+    ``package``'s docstrings (:func:`book_texts`; another package gives held-out texts).
     """
     if kind == "short":
         return sentences(n, seed)
     if kind != "long-tail":
         raise ValueError(f"kind must be one of {', '.join(map(repr, WORKLOADS))}, got {kind!r}")
     rng = np.random.default_rng(seed)
-    found, paragraphs = book_texts()
+    found, paragraphs = book_texts(package)
     n_long = max(1, n // 64)
     texts = [" ".join(rng.choice(paragraphs, 12)) for _ in range(n_long)]
     for _ in range(n - n_long):

@@ -66,28 +66,37 @@ def make_tokenizer(tokenizer_json: str, max_length: int) -> Tokenizer:
     return tokenizer
 
 
-def make_session(model: bytes, intra_op_threads: int | None = None) -> ort.InferenceSession:
+def make_session(model: bytes, intra_op_threads: int | None = None, *,
+                 allow_spinning: bool = False) -> ort.InferenceSession:
     """An onnxruntime CPU session with its threading chosen on purpose.
 
     * ``intra_op_num_threads`` defaults to the CPUs this process may run on
       (``os.sched_getaffinity``), not onnxruntime's default of the machine's physical
       cores, which over-subscribes a container or CI runner limited to fewer.
-    * ``session.intra_op.allow_spinning = "0"``: by default the pool's threads busy-wait
-      after every operator, waiting for the next. On a small shared machine (2 cores, or
-      several Python threads each calling ``run``) those spinning threads steal the CPU
-      from threads with real work, and timings get noisy. Off, they sleep; the cost is a
-      few microseconds of wake-up per operator, and it gave steadier timings here.
+    * ``session.intra_op.allow_spinning`` is off by default (``allow_spinning=False``), a
+      trade-off, measured on 2 shared cores with the real model (held-out texts, paired
+      rounds, ``session.run`` alone): with spinning on, the pool's threads busy-wait after
+      every operator for the next one. One caller gains when the machine has cores to
+      spare: batch 1 ran 1.32-1.40x faster (fastembed leaves spinning on, and that is its
+      lead at batch 1); on a loaded machine the same caller ran 0.60-0.98x as fast. Several
+      callers lose: 4 or 8 threads calling one session ran 0.43-0.96x as fast, the spinning
+      threads taking the cores from threads with real work. The book's encoder serves many
+      threads (chapters 3 and 4) on small shared machines, so its threads sleep; a process
+      that makes one call at a time on cores of its own can pass ``allow_spinning=True``.
     * sequential execution (no inter-op pool): a BERT graph is a chain; nothing to overlap.
     * log level "error": the book shows its own diagnostics, not onnxruntime's warnings.
     """
     threads = _available_cpus() if intra_op_threads is None else intra_op_threads
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"intra_op_threads must be an int >= 1 or None, got {threads!r}")
+    if not isinstance(allow_spinning, bool):
+        raise TypeError(f"allow_spinning must be a bool, got {type(allow_spinning).__name__}")
+    spin = "1" if allow_spinning else "0"
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", spin)
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.log_severity_level = 3
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
