@@ -237,3 +237,53 @@ def _():
             return 503, "loading"
 
     return _p22(readiness)
+
+
+@wrong("2.3", "counts the requests on each model without a lock: two requests count as one",
+       r"no lock held, so one update was lost")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._users = model, {}
+
+        def predict(self, ids):
+            model = self._model
+            self._users[id(model)] = self._users.get(id(model), 0) + 1
+            try:
+                return model.predict(ids)
+            finally:
+                self._users[id(model)] -= 1
+                if self._users[id(model)] == 0 and model is not self._model:
+                    model.close()
+
+        def reload(self, new_model):
+            old, self._model = self._model, new_model
+            if self._users.get(id(old), 0) == 0:
+                old.close()
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "an unlocked += on an integer count kept per model generation",
+       r"no lock held, so one update was lost")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._busy = model, 0
+
+        def predict(self, ids):
+            model = self._model
+            self._busy += 1
+            try:
+                return model.predict(ids)
+            finally:
+                self._busy -= 1
+                if self._busy == 0 and model is not self._model:
+                    model.close()
+
+        def reload(self, new_model):
+            old, self._model = self._model, new_model
+            if self._busy == 0:
+                old.close()
+
+    return _p23(Reloadable)
