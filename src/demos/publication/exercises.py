@@ -21,7 +21,7 @@ from demos import exercises
 from demos.publication import fixed, reload_check, scenario
 from demos.publication.model import Model, load_model
 
-__all__ = ["BOUND_S", "TrackedModel", "check_1", "check_2", "check_3"]
+__all__ = ["BOUND_S", "CAPACITY_CASES", "TrackedModel", "check_1", "check_2", "check_3", "check_4"]
 
 #: The bound on every wait a check makes; nothing here takes more than a fraction of it.
 BOUND_S = 5.0
@@ -176,3 +176,57 @@ def check_3(reloadable: Callable[[Any], Any]) -> exercises.Verdict:
     in flight during the reload finish one at a time, and a count read without a lock loses
     an update in every run (:mod:`demos.publication.reload_check`)."""
     return exercises.check("2.3", lambda: reload_check.check_reload(reloadable))
+
+
+def _steps(method: str, server: tuple[float, ...], workers: tuple[tuple[float, ...], ...],
+           uss: tuple[tuple[float, ...], ...]) -> list[Any]:
+    """WorkerMemory records for 1, 2, 3 workers: server PSS per step, workers' PSS and USS."""
+    from demos.publication.fork_costs import WorkerMemory
+
+    return [WorkerMemory(method=method, server_uss_mib=min(server), server_pss_mib=s,
+                         uss_mib=u, pss_mib=p)
+            for s, p, u in zip(server, workers, uss, strict=True)]
+
+
+#: (what, measurements, budget in MiB, workers that fit): shaped like the chapter's runs.
+CAPACITY_CASES = [
+    ("spawn, 2000 MiB", _steps("spawn", (11.0, 11.0, 11.0), ((330.0,), (330.0, 330.0),
+                                                           (330.0, 330.0, 330.0)),
+                               ((320.0,), (320.0, 320.0), (320.0, 320.0, 320.0))), 2000.0, 6),
+    ("spawn, 1990 MiB", _steps("spawn", (11.0, 11.0, 11.0), ((330.0,), (330.0, 330.0),
+                                                           (330.0, 330.0, 330.0)),
+                               ((320.0,), (320.0, 320.0), (320.0, 320.0, 320.0))), 1990.0, 5),
+    ("spawn, exactly 4 workers' worth", _steps(
+        "spawn", (10.0, 10.0, 10.0), ((300.0,), (300.0, 300.0), (300.0, 300.0, 300.0)),
+        ((290.0,), (290.0, 290.0), (290.0, 290.0, 290.0))), 1210.0, 4),
+    ("spawn, 2 workers and most of a third", _steps(
+        "spawn", (10.0, 10.0, 10.0), ((300.0,), (300.0, 300.0), (300.0, 300.0, 300.0)),
+        ((290.0,), (290.0, 290.0), (290.0, 290.0, 290.0))), 860.0, 2),
+    ("fork after preload, 1000 MiB", _steps(
+        "fork", (200.0, 143.0, 115.0), ((167.0,), (115.5, 115.5), (88.0, 88.0, 88.0)),
+        ((7.0,), (5.0, 5.0), (5.0, 5.0, 5.0))), 1000.0, 106),
+    ("spawn, less than one worker", _steps("spawn", (11.0, 11.0, 11.0), (
+        (330.0,), (330.0, 330.0), (330.0, 330.0, 330.0)), ((320.0,), (320.0, 320.0),
+                                                          (320.0, 320.0, 320.0))), 300.0, 0),
+]
+
+
+def check_4(fit: Callable[[list[Any], float], int]) -> exercises.Verdict:
+    """``fit(steps, budget_mib)``: how many workers fit, server included, from measurements."""
+
+    def attempt() -> exercises.Verdict:
+        wrong = []
+        for what, steps, budget, right in CAPACITY_CASES:
+            got = fit(list(steps), budget)
+            if isinstance(got, bool) or not isinstance(got, int):
+                return exercises.failed("2.4", f"fit() must return an int, got "
+                                               f"{type(got).__name__} for {what}")
+            if got != right:
+                wrong.append(f"{what}: {got}, expected {right}")
+        if wrong:
+            return exercises.failed("2.4", f"{len(wrong)} of {len(CAPACITY_CASES)} budgets "
+                                           f"wrong: {'; '.join(wrong)}")
+        return exercises.passed("2.4", f"all {len(CAPACITY_CASES)} budgets right, for spawned "
+                                       "and forked workers")
+
+    return exercises.check("2.4", attempt)
