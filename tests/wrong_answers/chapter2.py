@@ -237,3 +237,118 @@ def _():
             return 503, "loading"
 
     return _p22(readiness)
+
+
+@wrong("2.3", "counts the requests on each model without a lock: two requests count as one",
+       r"no lock held, so one update was lost")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._users = model, {}
+
+        def predict(self, ids):
+            model = self._model
+            self._users[id(model)] = self._users.get(id(model), 0) + 1
+            try:
+                return model.predict(ids)
+            finally:
+                self._users[id(model)] -= 1
+                if self._users[id(model)] == 0 and model is not self._model:
+                    model.close()
+
+        def reload(self, new_model):
+            old, self._model = self._model, new_model
+            if self._users.get(id(old), 0) == 0:
+                old.close()
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "an unlocked += on an integer count kept per model generation",
+       r"no lock held, so one update was lost")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._busy = model, 0
+
+        def predict(self, ids):
+            model = self._model
+            self._busy += 1
+            try:
+                return model.predict(ids)
+            finally:
+                self._busy -= 1
+                if self._busy == 0 and model is not self._model:
+                    model.close()
+
+        def reload(self, new_model):
+            old, self._model = self._model, new_model
+            if self._busy == 0:
+                old.close()
+
+    return _p23(Reloadable)
+
+
+# --- 2.4 · workers that fit a memory budget ----------------------------------------------------
+
+
+def _p24(fit):
+    from demos.publication import exercises
+
+    return exercises.check_4(fit)
+
+
+def _line(totals):
+    """(base, per worker) of a straight line through the first and last measurement."""
+    per = (totals[-1] - totals[0]) / (len(totals) - 1)
+    return totals[0] - per, per
+
+
+@wrong("2.4", "sums the USS, so forked workers' shared weights are never counted",
+       r"fork after preload, 1000 MiB: \d+, expected 106")
+def _():
+    import math
+
+    def fit(steps, budget):
+        base, per = _line([s.server_uss_mib + sum(s.uss_mib) for s in steps])
+        return max(0, math.floor((budget - base) / per))
+
+    return _p24(fit)
+
+
+@wrong("2.4", "takes one worker's total (server included) as the cost of every worker",
+       r"spawn, 2000 MiB: 5, expected 6")
+def _():
+    return _p24(lambda steps, budget: int(budget // steps[0].total_pss_mib))
+
+
+@wrong("2.4", "leaves the server out of the budget", r"spawn, 1990 MiB: 6, expected 5")
+def _():
+    def fit(steps, budget):
+        _, per = _line([s.total_pss_mib for s in steps])
+        return int(budget // per)
+
+    return _p24(fit)
+
+
+@wrong("2.4", "rounds to the nearest worker instead of down",
+       r"most of a third: 3, expected 2")
+def _():
+    def fit(steps, budget):
+        base, per = _line([s.total_pss_mib for s in steps])
+        return max(0, round((budget - base) / per))
+
+    return _p24(fit)
+
+
+@wrong("2.4", "counts workers while the total stays strictly under the budget",
+       r"exactly 4 workers' worth: 3, expected 4")
+def _():
+    def fit(steps, budget):
+        base, per = _line([s.total_pss_mib for s in steps])
+        n = 0
+        while base + (n + 1) * per < budget:
+            n += 1
+        return n
+
+    return _p24(fit)

@@ -205,3 +205,94 @@ def _():
         return {"start": big, "end": small}
 
     return _p53(identify)
+
+
+# --- 5.4 · a model file against this onnxruntime ---------------------------------------------
+
+
+def _p54(problems):
+    from demos.input_contract import exercises
+
+    return exercises.check_4(problems)
+
+
+@wrong("5.4", "checks the IR version only", r"ai\.onnx opset \d+ does not load here")
+def _():
+    from demos.input_contract import runtime
+
+    def problems(model):
+        limit = runtime.max_ir_version()
+        return ([f"IR version {model.ir_version}; this onnxruntime reads up to {limit}"]
+                if model.ir_version > limit else [])
+
+    return _p54(problems)
+
+
+@wrong("5.4", "compares versions as strings", r"IR version \d+ loads here")
+def _():
+    from demos.input_contract import runtime
+
+    def problems(model):
+        limit = str(runtime.max_ir_version())
+        found = [f"IR version {model.ir_version}; this onnxruntime reads up to {limit}"
+                 for _ in [0] if str(model.ir_version) > limit]
+        for opset in model.opset_import:
+            top = runtime.max_opset(opset.domain)
+            if top is not None and str(opset.version) > str(top):
+                found.append(f"{opset.domain or 'ai.onnx'} opset {opset.version}; up to {top}")
+        return found
+
+    return _p54(problems)
+
+
+@wrong("5.4", "checks the ai.onnx opset only, not the other domains",
+       r"ai\.onnx\.ml opset \d+ does not load here")
+def _():
+    from demos.input_contract import runtime
+
+    def problems(model):
+        found = []
+        if model.ir_version > runtime.max_ir_version():
+            found.append(f"IR version {model.ir_version}; up to {runtime.max_ir_version()}")
+        for opset in model.opset_import:
+            if opset.domain in ("", "ai.onnx") and opset.version > runtime.max_opset(""):
+                found.append(f"ai.onnx opset {opset.version}; up to {runtime.max_opset('')}")
+        known = runtime.runtime_operators() or set()
+        found += [f"operator {n.op_type} ({n.domain})" for n in model.graph.node
+                  if known and (n.domain, n.op_type) not in known]
+        return found
+
+    return _p54(problems)
+
+
+@wrong("5.4", "says the model is too new without naming a version",
+       r"does not name \d+, \d+")
+def _():
+    from demos.input_contract import runtime
+
+    def problems(model):
+        too_new = model.ir_version > runtime.max_ir_version() or any(
+            (top := runtime.max_opset(o.domain)) is not None and o.version > top
+            for o in model.opset_import)
+        known = runtime.runtime_operators() or set()
+        unknown = [n.op_type for n in model.graph.node if (n.domain, n.op_type) not in known]
+        return (["the model is too new for this onnxruntime"] if too_new else []) + unknown
+
+    return _p54(problems)
+
+
+@wrong("5.4", "never looks at the operators", r"StringRegexReplace.*reported nothing")
+def _():
+    from demos.input_contract import runtime
+
+    def problems(model):
+        found = []
+        if model.ir_version > runtime.max_ir_version():
+            found.append(f"IR version {model.ir_version}; up to {runtime.max_ir_version()}")
+        for opset in model.opset_import:
+            top = runtime.max_opset(opset.domain)
+            if top is not None and opset.version > top:
+                found.append(f"{opset.domain or 'ai.onnx'} opset {opset.version}; up to {top}")
+        return found
+
+    return _p54(problems)

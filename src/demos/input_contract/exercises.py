@@ -6,6 +6,8 @@
   integer types it declares: tried on three models built with ``onnx.helper``.
 * :func:`check_3`: which output holds what, found by a known answer rather than by name:
   tried on span heads whose output names are right and whose names are swapped.
+* :func:`check_4`: a start-up check of a model file against this onnxruntime, judged
+  against onnxruntime itself (:mod:`demos.input_contract.runtime_exercise`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from demos import exercises
 from demos.exercises import Verdict
-from demos.input_contract import graphs, scenario
+from demos.input_contract import graphs, runtime_exercise, scenario
 from demos.input_contract.signature import ContractError
 
-__all__ = ["check_1", "check_2", "check_3", "second_models", "span_heads"]
+__all__ = ["check_1", "check_2", "check_3", "check_4", "second_models", "span_heads"]
 
 
 def calibrated_scorer() -> onnx.ModelProto:
@@ -229,3 +231,8 @@ def check_3(identify: Callable[[Any, np.ndarray], dict[str, str]]) -> Verdict:
         return exercises.passed("5.3", message)
 
     return exercises.check("5.3", attempt)
+
+
+def check_4(problems: Callable[[onnx.ModelProto], list[str]]) -> Verdict:
+    """``problems(model)`` → one line per reason this onnxruntime cannot load ``model``."""
+    return exercises.check("5.4", lambda: runtime_exercise.check_problems(problems))

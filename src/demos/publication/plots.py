@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from demos import plotting
 from demos.publication.trials import Trial
 
-__all__ = ["heatmap", "loads_vs_threads", "trial_timeline", "worker_threads"]
+__all__ = ["heatmap", "loads_vs_threads", "memory_vs_workers", "trial_timeline", "worker_threads"]
 
 
 def heatmap(
@@ -104,4 +104,14 @@ def worker_threads(
     """OS threads in a worker process against the intra-op threads its session asked for."""
     fig, ax = loads_vs_threads(series, title=title, ylabel="OS threads in the worker")
     ax.set_xlabel("intra_op_num_threads of the session")
+    return fig, ax
+
+
+def memory_vs_workers(
+    series: Mapping[str, tuple[Sequence[int], Sequence[float]]], *, title: str
+) -> tuple[Figure, Any]:
+    """What a server and its workers cost together (summed PSS) against the workers alive."""
+    fig, ax = plotting.rate_vs_threads(series, title=title,
+                                       ylabel="MiB, server and workers (sum of PSS)")
+    ax.set_xlabel("workers alive")
     return fig, ax
