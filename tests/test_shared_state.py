@@ -388,18 +388,33 @@ def test_exercise_3_stub_fails_solution_passes_and_a_pool_of_one_fails():
     assert serial.message == "2 callers could never hold buffers at the same time"
 
 
-def _solution44(request_threads, cores):
+def _solution44(layout, request_threads, cores):
+    if layout not in ("shared session", "session per thread", "process per worker"):
+        raise ValueError(f"unknown layout {layout!r}")
     for name, value in (("request_threads", request_threads), ("cores", cores)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return max(1, cores // request_threads)
+    if layout == "shared session":  # the calls share one pool: threads add
+        return max(1, cores - request_threads + 1)
+    return max(1, cores // request_threads)  # a pool per requester: threads multiply
 
 
 def test_exercise_4_stub_fails_solution_passes():
-    stub = exercises.check_4(lambda request_threads, cores: 0)
-    assert stub.message.startswith("11 of 11 cases wrong: choose(1, 8) = 0, expected 8")
-    assert exercises.check_4(lambda n, cores: cores).message.startswith("9 of 11 cases wrong")
+    stub = exercises.check_4(lambda layout, request_threads, cores: 0)
+    assert stub.message.startswith(
+        "16 of 16 cases wrong: choose('shared session', 1, 8) = 0, expected 8")
     assert exercises.check_4(_solution44).passed
+
+
+def test_exercise_4_refuses_the_product_rule_for_a_shared_session():
+    def product(layout, request_threads, cores):
+        if layout not in exercises.LAYOUTS_4 or request_threads < 1 or cores < 1:
+            raise ValueError("bad")
+        return max(1, cores // request_threads)
+
+    verdict = exercises.check_4(product)
+    assert not verdict.passed
+    assert "choose('shared session', 2, 8) = 4, expected 7" in verdict.message
 
 
 # --- Oversubscription ---
@@ -446,3 +461,101 @@ def test_versions_observe_answers_every_probe_in_a_few_words():
     if gil and sys.version_info >= (3, 10):
         assert seen["plus_equals_from_threads"] == "loses no update (4 threads × 50000)"
     assert seen["run_from_two_threads"] == "both run at once, results right"
+
+
+# --- Layouts, spinning, global pools, parallel runs ---
+
+
+def test_layouts_add_threads_on_a_shared_session_and_multiply_them_per_thread_and_process(tiny):
+    from demos.shared_state import layouts
+
+    result = layouts.measure(tiny, workers=2, intra_ops=(1, 2), calls=2, rounds=1, batch=1,
+                             timeout_s=60)
+    assert [(p.layout, p.intra_op) for p in result.points] == [
+        (layout, k) for layout in layouts.LAYOUTS for k in (1, 2)]
+    assert all(p.calls_per_s > 0 and p.p99_ms > 0 for p in result.points)
+    if result.pool_threads[1] is None:
+        pytest.skip("no /proc: threads cannot be counted here")
+    assert result.pool_threads == {1: 0, 2: 1}  # a pool of k is the caller + k - 1 threads
+    threads = {(p.layout, p.intra_op): p.threads for p in result.points}
+    assert threads == {("one request", 1): 1, ("one request", 2): 2,
+                       ("shared session", 1): 2, ("shared session", 2): 3,
+                       ("session per thread", 1): 2, ("session per thread", 2): 4,
+                       ("process per worker", 1): 2, ("process per worker", 2): 4}
+    assert result.summary("shared session").startswith("shared session: most throughput at ")
+
+
+@pytest.mark.parametrize(("knob", "value", "message"), [
+    ("workers", 0, r"^workers must be an int from 1 to 16, got 0$"),
+    ("layouts", ("pooled",), r"^layout must be one of .*got 'pooled'$"),
+    ("intra_ops", (-1,), r"^intra_op must be an int from 0 to 64, got -1$"),
+])
+def test_layouts_reject_bad_knobs(tiny, knob, value, message):
+    from demos.shared_state import layouts
+
+    with pytest.raises(ValueError, match=message):
+        layouts.measure(tiny, **{knob: value})
+
+
+def test_spinning_measures_both_settings_in_every_layout_with_the_cpu_spent(tiny):
+    from demos.shared_state import pools
+
+    points = pools.spinning(tiny, intra_op=2, threads=2, calls=2, rounds=2)
+    assert [(p.spinning, p.layout) for p in points] == [
+        (spin, layout) for layout in ("one request", "shared session", "session per thread")
+        for spin in (True, False)]
+    assert all(len(p.latencies_s) == 2 * p.threads and p.cpu_s > 0 for p in points)
+
+
+def test_global_pools_are_set_once_refuse_per_session_threads_and_add_no_thread_per_session(
+        tiny):
+    from demos.shared_state import pools
+
+    seen = pools.global_pools(tiny, intra_op=2, threads=3, calls=2, timeout_s=60)
+    assert seen["signature"].startswith("set_global_thread_pool_sizes(intra_op_num_threads")
+    assert "CreateEnvWithGlobalThreadPools" in seen["global_before_set"]
+    assert "use_per_session_threads must be false" in seen["per_session_after_set"]
+    assert "already been created" in seen["set_again"]
+    assert seen["own_pools_added"] == 3  # 3 sessions × (2 - 1) pool threads
+    assert seen["set_added"] == 1
+    assert seen["global_sessions_added"] == 0
+    assert set(seen["serving"]) == {"own pools", "global pool"}
+
+
+def test_parallel_records_real_runs_and_its_lock_control_never_overlaps(tiny):
+    from demos.shared_state import trace
+
+    par = trace.parallel(tiny.session, tiny.feeds(["the cat sat on the mat"]), threads=2,
+                         calls=3, rounds=2)
+    assert len(par[False].spans) == len(par[True].spans) == 2 * 3 * 2
+    assert par[True].overlap == 0.0
+    assert par[False].cpu_s > 0 and par[True].cpu_s > 0
+    for p in par.values():  # how many samples catch whom asleep depends on the timing
+        assert p.runnable is None if not p.samples else 0.0 <= p.runnable <= 1.0
+
+
+def test_counters_figure_shows_the_forced_loss_in_the_broken_colour():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from demos import plotting
+    from demos.shared_state import plots
+
+    meet = threading.Barrier(2)
+    forced = counters.count("read–call–write", threads=2, increments=50,
+                            call=lambda: meet.wait(10))
+    fig = plots.counters({"read–call–write, forced": forced,
+                          "lock": counters.count("lock", threads=2, increments=50)})
+    (ax,) = fig.axes
+    bars = list(ax.containers[0])  # the horizontal bars, one per pattern
+    assert [round(b.get_width()) for b in bars] == [50, 100]
+    assert matplotlib.colors.to_hex(bars[0].get_facecolor()) == plotting.BROKEN.lower()
+    assert matplotlib.colors.to_hex(bars[1].get_facecolor()) == plotting.FIXED.lower()
+    assert "read–call–write, forced lost 50 of 100" in plotting.describe(fig)
+    matplotlib.pyplot.close(fig)
+
+
+def test_exercise_4_names_a_bad_count_that_raised_the_wrong_error():
+    verdict = exercises.check_4(lambda layout, n, cores: max(1, cores // n))
+    assert "choose('shared session', 0, 8) raised ZeroDivisionError, not ValueError" in (
+        verdict.message)

@@ -297,37 +297,86 @@ def _p44(choose):
     return exercises.check_4(choose)
 
 
-@wrong("4.4", "cores // request_threads: 0 when there are more threads than cores",
-       r"choose\(16, 8\) = 0")
+def _checked(layout, request_threads, cores):
+    if layout not in ("shared session", "session per thread", "process per worker"):
+        raise ValueError(f"unknown layout {layout!r}")
+    if request_threads < 1 or cores < 1:
+        raise ValueError("counts must be >= 1")
+
+
+@wrong("4.4", "request threads × intra-op threads for every layout, the shared session too",
+       r"choose\('shared session', 2, 8\) = 4, expected 7")
 def _():
-    def choose(request_threads, cores):
-        if request_threads < 1 or cores < 1:
-            raise ValueError("counts must be >= 1")
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
+        return max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "cores - request_threads for a shared session: the calling thread forgotten",
+       r"choose\('shared session', 1, 8\) = 7, expected 8")
+def _():
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
+        if layout == "shared session":
+            return max(1, cores - request_threads)
+        return max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "a shared session always gets every core", r"choose\('shared session', 2, 8\) = 8")
+def _():
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
+        return cores if layout == "shared session" else max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "worker processes counted like a shared session",
+       r"choose\('process per worker', 4, 8\) = 5, expected 2")
+def _():
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
+        if layout == "session per thread":
+            return max(1, cores // request_threads)
+        return max(1, cores - request_threads + 1)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "cores // request_threads: 0 when there are more threads than cores",
+       r"choose\('session per thread', 16, 8\) = 0")
+def _():
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
         return cores // request_threads
 
     return _p44(choose)
 
 
-@wrong("4.4", "every core for every request thread", r"choose\(2, 8\) = 8")
+@wrong("4.4", "right values, an unknown layout accepted", r"choose\('thread pool', 2, 8\) returned")
 def _():
-    def choose(request_threads, cores):
+    def choose(layout, request_threads, cores):
         if request_threads < 1 or cores < 1:
             raise ValueError("counts must be >= 1")
-        return cores
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
+        return max(1, cores // request_threads)
 
     return _p44(choose)
 
 
-@wrong("4.4", "right values, bad counts accepted", r"returned instead of raising")
+@wrong("4.4", "rounded up instead of down", r"choose\('session per thread', 3, 8\) = 3")
 def _():
-    return _p44(lambda request_threads, cores: max(1, cores // max(request_threads, 1)))
-
-
-@wrong("4.4", "rounded up instead of down", r"choose\(3, 8\) = 3")
-def _():
-    def choose(request_threads, cores):
-        if request_threads < 1 or cores < 1:
-            raise ValueError("counts must be >= 1")
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
         return max(1, -(-cores // request_threads))
 
     return _p44(choose)

@@ -13,14 +13,19 @@ itself needs no lock (the DirectML provider allows one ``run`` per session at a 
 fix is to keep inference a pure function of its input: the session and the tokenizer are
 immutable and shared, buffers belong to one call, and metrics are kept outside the model
 call, under a lock that is never held while the model runs. The opposite mistake, too many
-threads (request threads × onnxruntime's own intra-op pool on the same cores), is measured
-by :mod:`.oversubscription`.
+threads on the same cores, depends on the layout: request threads on one shared session
+share its intra-op pool (the threads add), a session per thread or a process per worker
+brings a pool each (they multiply). :mod:`.layouts` counts and measures the three layouts,
+:mod:`.pools` spinning and onnxruntime's global thread pools, :mod:`.oversubscription` the
+larger grid behind ``python -m demos bench shared_state``.
 
 Modules: :mod:`.broken` and :mod:`.fixed` (the wrapper, same names), :mod:`.variants`
 (the other shapes of the same mistake: a shared output buffer, a "last input" attribute,
 the lock around ``run``), :mod:`.counters` (five ways to count calls from threads, and what
 each costs), :mod:`.trace` (a session proxy that records runs in flight),
-:mod:`.oversubscription` (request threads × intra-op threads: throughput and p99),
+:mod:`.oversubscription` (request threads and intra-op threads: throughput and p99),
+:mod:`.layouts` (shared session, session per thread, process per worker), :mod:`.pools`
+(spinning, global thread pools),
 :mod:`.plots` (the chapter's figures), :mod:`.exercises` (the exercises' checks),
 :mod:`.versions` (the version-dependent behaviours, observed) and :mod:`.scenario`.
 """

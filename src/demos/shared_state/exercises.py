@@ -4,7 +4,7 @@
   ``mean_s``, with no lock held while the model runs (through the chapter's scenario).
 * :func:`check_2` — per-thread statistics merged on read (transfer).
 * :func:`check_3` — a bounded pool of scratch buffers (transfer).
-* :func:`check_4` — choosing ``intra_op_num_threads`` for N request threads (transfer).
+* :func:`check_4` — choosing ``intra_op_num_threads`` for N requesters in a layout (transfer).
 
 Every message is made of counts, never timings, so a notebook can store it.
 """
@@ -232,36 +232,58 @@ def _timeout_and_error_paths(pool: Any, size: int, seen: str) -> Verdict:
     return passed("4.3", f"{seen}, never shared, timeout and error paths right")
 
 
-#: (request threads, cores) -> the intra_op_num_threads that keeps the product <= cores
-#: while using every core a request thread can.
-CASES_4 = ((1, 8), (2, 8), (3, 8), (8, 8), (16, 8), (1, 2), (2, 2), (4, 2), (5, 64))
+#: The serving layouts of exercise 4.4, as :mod:`.layouts` names them.
+LAYOUTS_4 = ("shared session", "session per thread", "process per worker")
+
+#: (layout, request threads, cores). With one shared session the concurrent calls share its
+#: pool: N callers + (intra_op - 1) pool threads, so they add. With a session per thread or a
+#: process per worker every requester brings its own pool: N × intra_op, so they multiply.
+CASES_4 = (("shared session", 1, 8), ("shared session", 2, 8), ("shared session", 3, 8),
+           ("shared session", 8, 8), ("shared session", 16, 8), ("shared session", 4, 2),
+           ("session per thread", 1, 8), ("session per thread", 2, 8),
+           ("session per thread", 3, 8), ("session per thread", 16, 8),
+           ("process per worker", 4, 8), ("process per worker", 5, 64),
+           ("process per worker", 1, 2))
 
 
-def check_4(choose: Callable[[int, int], int]) -> Verdict:
-    """4.4: ``choose(request_threads, cores)`` -> ``intra_op_num_threads`` (>= 1).
+def budget_4(layout: str, request_threads: int, cores: int) -> int:
+    """The answer 4.4 expects: the most intra-op threads that keep the threads able to
+    compute at once within the cores, and at least 1."""
+    if layout == "shared session":
+        return max(1, cores - request_threads + 1)
+    return max(1, cores // request_threads)
 
-    Requirements: never 0 (onnxruntime's "default"), request threads × intra-op threads
-    never above the cores unless one intra-op thread is already too many, and no core
-    left idle that a request could use (the largest such value); bad counts raise
-    ValueError.
+
+def check_4(choose: Callable[[str, int, int], int]) -> Verdict:
+    """4.4: ``choose(layout, request_threads, cores)`` -> ``intra_op_num_threads`` (>= 1).
+
+    Requirements: never 0 (onnxruntime's "default"); the threads that may compute at once
+    (callers plus every pool they use: added for a shared session, multiplied for a session
+    per thread or a process per worker) never above the cores unless one intra-op thread is
+    already too many; no core left idle that a request could use (the largest such value);
+    bad counts and an unknown layout raise ValueError.
     """
 
     def attempt() -> Verdict:
         wrong = []
-        for n, cores in CASES_4:
-            got = choose(n, cores)
-            want = max(1, cores // n)
+        for layout, n, cores in CASES_4:
+            got = choose(layout, n, cores)
+            want = budget_4(layout, n, cores)
             if got != want:
-                wrong.append(f"choose({n}, {cores}) = {got!r}, expected {want}")
-        for bad in ((0, 8), (2, 0)):
+                wrong.append(f"choose({layout!r}, {n}, {cores}) = {got!r}, expected {want}")
+        bad_cases = (("shared session", 0, 8), ("session per thread", 2, 0),
+                     ("thread pool", 2, 8))
+        for bad in bad_cases:
             try:
                 choose(*bad)
                 wrong.append(f"choose{bad} returned instead of raising ValueError")
             except ValueError:
                 pass
+            except Exception as error:  # named, so the reader sees which case and what
+                wrong.append(f"choose{bad} raised {type(error).__name__}, not ValueError")
+        total = len(CASES_4) + len(bad_cases)
         if wrong:
-            return failed("4.4", f"{len(wrong)} of {len(CASES_4) + 2} cases wrong: "
-                                 + "; ".join(wrong[:3]))
-        return passed("4.4", f"{len(CASES_4) + 2} of {len(CASES_4) + 2} cases right")
+            return failed("4.4", f"{len(wrong)} of {total} cases wrong: " + "; ".join(wrong[:3]))
+        return passed("4.4", f"{total} of {total} cases right")
 
     return check("4.4", attempt)

@@ -1,9 +1,10 @@
-"""Request threads × onnxruntime's own threads on the same cores: what oversubscription costs.
+"""Request threads and onnxruntime's own threads on the same cores: what oversubscription costs.
 
-A server with N request threads that share one session, left at onnxruntime's default
-``intra_op_num_threads`` (0: one thread per physical core, busy-spinning between operators),
-asks for more threads than there are cores: every ``run`` wants the whole pool while N of
-them are in flight at once. :func:`measure` serves the same request from N threads through
+A session left at onnxruntime's default ``intra_op_num_threads`` (0: one thread per physical
+core, busy-spinning between operators) has a pool of that many threads less the caller. N
+request threads sharing one session share that one pool (N + pool threads: they add); a
+session per request thread brings a pool each (N × threads: they multiply, see
+:mod:`.layouts`). :func:`measure` serves the same request from N threads through
 one session per threading choice, for every N, interleaved round by round so that a noisy
 neighbour slows every configuration alike, and reports throughput and tail latency. The
 ratios between configurations measured in one call are what to read, not the rates.

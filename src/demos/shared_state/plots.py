@@ -16,10 +16,42 @@ from matplotlib.figure import Figure
 
 from demos import plotting
 from demos.shared_state.counters import CounterResult
+from demos.shared_state.layouts import Layouts
 from demos.shared_state.oversubscription import DEFAULT, Grid
 
-__all__ = ["counters", "locked_vs_fixed", "oversubscription", "wrong_vs_threads"]
+__all__ = ["counters", "layouts", "locked_vs_fixed", "oversubscription", "verdict",
+           "wrong_vs_threads"]
 
+
+def verdict(rows: Mapping[str, tuple[float, float, float]]) -> Figure:
+    """The chapter in one figure: per wrapper, wrong results and lost counts (% of calls)
+    and the share of time with two or more runs in flight (%)."""
+    fig, axes = plotting.figure("Two request threads, one wrapper", "", "", ncols=3,
+                                figsize=(plotting.MAX_WIDTH_IN, 3.3))
+    names = list(rows)
+    colours = [style["color"] for style in plotting.styles(names).values()]
+    short = [name.split(": ")[-1] for name in names]
+    titles = ("wrong results", "counts lost", "overlap")
+    for i, (ax, title) in enumerate(zip(axes, titles, strict=True)):
+        values = [rows[name][i] for name in names]
+        rects = ax.bar(range(len(names)), values, color=colours)
+        ax.bar_label(rects, labels=[f"{v:.0f}%" for v in values], padding=2,
+                     fontsize=plotting.MIN_FONT_PT)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, 115)
+        ax.set_yticks([0, 50, 100])
+        ax.set_xticks(range(len(names)), short, rotation=35, ha="right",
+                      rotation_mode="anchor", fontsize=plotting.MIN_FONT_PT)
+        ax.grid(axis="x", visible=False)
+    axes[0].set_ylabel("% of calls, or of time")
+    for name, colour in zip(names, colours, strict=True):
+        axes[0].bar(0, 0, color=colour, label=name)  # legend entries only
+    plotting.legend(fig)
+    said = "; ".join(f"{name}: {rows[name][0]:.0f}% wrong, {rows[name][1]:.0f}% of counts "
+                     f"lost, two runs in flight {rows[name][2]:.0f}% of the time"
+                     for name in names)
+    plotting.set_alt(fig, f"Bar charts, two request threads sharing one wrapper. {said}.")
+    return fig
 
 
 def _lines(ax: Any, x: Sequence[float], series: Mapping[str, Sequence[float]]) -> None:
@@ -62,38 +94,61 @@ UNSAFE = ("+=", "read–call–write")
 
 
 def counters(results: Mapping[str, CounterResult]) -> Figure:
-    """Updates lost and wall time per increment, per counting pattern."""
-    fig, (left, right) = plotting.figure(
-        f"Counting calls from {next(iter(results.values())).threads} threads", "", "",
-        ncols=2, figsize=(plotting.MAX_WIDTH_IN, 3.8))
+    """Updates counted against made, per counting pattern: lost updates are the gap.
+
+    ``results`` maps a label (a pattern, and how the threads were run) to what it counted;
+    a label naming an :data:`UNSAFE` pattern is drawn in the broken family, the others in
+    the fixed family. Each bar says ``counted of expected``, so a loss is read, not guessed.
+    """
+    first = next(iter(results.values()))
+    fig, ax = plotting.figure(f"Counting calls from {first.threads} threads",
+                                 "updates counted (% of updates made)", "",
+                                 figsize=(plotting.MAX_WIDTH_IN, 3.6))
     names = list(results)
-    role = {p: "broken: not guaranteed" if p in UNSAFE else "fixed: correct" for p in names}
+    role = {p: "broken: " if p.startswith(UNSAFE) else "fixed: " for p in names}
     kinds = plotting.styles(sorted(set(role.values())))
     colour = {label: style["color"] for label, style in kinds.items()}
-    expected = next(iter(results.values())).expected
-    for ax, values, ylabel in (
-            (left, [results[p].lost for p in names], f"updates lost (of {expected:,})"),
-            (right, [results[p].ns_per_increment for p in names], "ns per increment")):
-        rects = ax.bar(names, values, color=[colour[role[p]] for p in names])
-        # Every bar says its value, so a zero is read as "0", not as a missing bar.
-        ax.bar_label(rects, labels=[f"{v:,.0f}" for v in values], padding=2,
-                     fontsize=plotting.MIN_FONT_PT)
-        ax.set_ylabel(ylabel)
-        ax.set_xticks(range(len(names)), names, rotation=40, ha="right",
-                      rotation_mode="anchor", fontsize=plotting.MIN_FONT_PT)
-        ax.grid(axis="x", visible=False)
-    left.set_ylim(bottom=0)
-    if not any(results[p].lost for p in names):
-        # Natural timing rarely interleaves two threads inside one `+=`: an empty panel is
-        # not a proof of safety, and the figure says so where the bars would be.
-        left.set_ylim(0, 1)
-        left.set_yticks([0])
-        left.text(0.5, 0.55, "0 lost in this run:\nnot a guarantee",
-                  transform=left.transAxes, ha="center", va="center",
-                  fontsize=plotting.MIN_FONT_PT, color=plotting.BROKEN)
-    for label in sorted(set(role.values())):
-        left.bar(names[0], 0, color=colour[label], label=label)  # legend entries only
+    share = [100 * results[p].counted / results[p].expected for p in names]
+    rects = ax.barh(names, share, color=[colour[role[p]] for p in names])
+    ax.bar_label(rects, labels=[f"{results[p].counted:,} of {results[p].expected:,}"
+                                for p in names], padding=3, fontsize=plotting.MIN_FONT_PT)
+    ax.set_xlim(0, 135)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.axvline(100, color=plotting.NEUTRAL, linewidth=0.8, linestyle=":")
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=plotting.MIN_FONT_PT)
+    ax.grid(axis="y", visible=False)
+    ax.bar(0, 0, color=colour["broken: "], label="broken: nothing guarantees the count")
+    ax.bar(0, 0, color=colour["fixed: "], label="fixed: correct by construction")
     plotting.legend(fig)
+    lost = [f"{p} lost {results[p].lost:,} of {results[p].expected:,}"
+            for p in names if results[p].lost]
+    plotting.set_alt(fig, f"Bar chart: updates counted as a share of updates made, from "
+                          f"{first.threads} threads, per counting pattern. "
+                          + ("; ".join(lost) if lost else "No pattern lost an update")
+                          + "; every other pattern counted every update.")
+    return fig
+
+
+def layouts(result: Layouts) -> Figure:
+    """Throughput and p99 against ``intra_op_num_threads``, one line per serving layout."""
+    fig, (left, right) = plotting.figure(
+        f"{result.workers} concurrent requests on {result.cores} cores, three layouts",
+        "intra_op_num_threads", "", ncols=2, figsize=(plotting.MAX_WIDTH_IN, 3.9))
+    labels = {layout: (layout if layout == "one request" else f"{result.workers} × {layout}")
+              for layout in result.layouts}
+    styles = plotting.styles(list(labels.values()))
+    for layout, label in labels.items():
+        x = result.intra_ops
+        left.plot(x, [result.point(layout, k).calls_per_s for k in x], label=label,
+                  **styles[label])
+        right.plot(x, [result.point(layout, k).p99_ms for k in x], **styles[label])
+    left.set_ylabel("throughput (requests/s)")
+    right.set_ylabel("p99 latency (ms)")
+    for ax in (left, right):
+        ax.set_xticks(result.intra_ops)
+        ax.set_ylim(bottom=0)
+    plotting.legend(fig, ncols=2)
     return fig
 
 

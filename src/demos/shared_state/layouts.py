@@ -1,0 +1,299 @@
+"""Three ways to serve N concurrent requests, and how onnxruntime's threads add up in each.
+
+* **shared session**: N request threads call ``run`` on one session. Its intra-op pool
+  (``intra_op_num_threads - 1`` threads; the calling thread is the last one) is shared by
+  every call in flight: the threads that may compute are N callers + one pool. They *add*.
+* **session per thread**: request thread i has session i, each with its own pool:
+  N × ``intra_op_num_threads``. They *multiply*.
+* **process per worker**: N worker processes, one session each: the same product, and no
+  process can share a pool with another.
+
+:func:`measure` serves the same request through each layout for every ``intra_op``,
+interleaved round by round so that a neighbour's load falls on all of them alike, and
+counts the operating-system threads each session added. The ratios between points of one
+call are what to read, not the rates.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from demos import knobs
+from demos.harness import HangError
+from demos.models import Encoder
+
+__all__ = ["LAYOUTS", "Layouts", "Point", "burst", "measure", "new_threads", "session"]
+
+LAYOUTS = ("one request", "shared session", "session per thread", "process per worker")
+
+
+def _tids() -> set[str] | None:
+    try:
+        return set(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+def new_threads(make: Any) -> tuple[Any, int | None]:
+    """``make()``, and how many operating-system threads it started that still run (Linux
+    ``/proc``; None elsewhere). Threads are compared by id, so a thread that ends meanwhile
+    does not hide one that started."""
+    before = _tids()
+    made = make()
+    after = _tids()
+    return made, None if before is None or after is None else len(after - before)
+
+
+def session(model_path: str, intra_op: int, *, spinning: bool = True) -> ort.InferenceSession:
+    """A CPU session with ``intra_op_num_threads=intra_op`` (0: onnxruntime's default) and
+    ``session.intra_op.allow_spinning`` on (onnxruntime's default) or off; nothing else set."""
+    knobs.integer("intra_op", intra_op, low=0)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    options.log_severity_level = 3
+    return ort.InferenceSession(model_path, sess_options=options,
+                                providers=["CPUExecutionProvider"])
+
+
+def burst(sessions: Sequence[Any], feeds: dict[str, Any], calls: int,
+          timeout_s: float) -> tuple[list[float], float, float]:
+    """One thread per session, released together, each calling ``run`` ``calls`` times.
+
+    Returns the latencies, the window (first start to last end) and the CPU seconds this
+    process spent meanwhile (every thread, onnxruntime's pools included).
+    """
+    start = threading.Barrier(len(sessions) + 1)
+    lock = threading.Lock()  # guards latencies, spans and errors, appended by every thread
+    latencies: list[float] = []
+    spans: list[tuple[float, float]] = []
+    errors: list[BaseException] = []
+
+    def work(s: Any) -> None:
+        try:
+            start.wait(timeout_s)
+            for _ in range(calls):
+                began = time.perf_counter()
+                s.run(None, feeds)
+                ended = time.perf_counter()
+                with lock:
+                    latencies.append(ended - began)
+                    spans.append((began, ended))
+        except BaseException as error:  # reported below, never lost in a thread
+            with lock:
+                errors.append(error)
+
+    workers = [threading.Thread(target=work, args=(s,), name=f"layout-{i}", daemon=True)
+               for i, s in enumerate(sessions)]
+    for worker in workers:
+        worker.start()
+    cpu = time.process_time()
+    start.wait(timeout_s)
+    deadline = time.monotonic() + timeout_s
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    cpu = time.process_time() - cpu
+    if any(w.is_alive() for w in workers):
+        start.abort()
+        raise HangError(f"request threads still running after {timeout_s}s")
+    if errors:
+        raise errors[0]
+    return latencies, max(e for _, e in spans) - min(b for b, _ in spans), cpu
+
+
+@dataclass(frozen=True)
+class Point:
+    """One layout at one ``intra_op``: ``workers`` concurrent requesters, what they served."""
+
+    layout: str
+    intra_op: int
+    workers: int
+    threads: int | None  # threads that may compute: callers + every pool thread they use
+    latencies_s: tuple[float, ...]
+    window_s: float  # summed over rounds
+
+    @property
+    def calls_per_s(self) -> float:
+        return len(self.latencies_s) / self.window_s if self.window_s > 0 else float("inf")
+
+    @property
+    def p99_ms(self) -> float:
+        return 1e3 * float(np.percentile(self.latencies_s, 99))
+
+
+@dataclass(frozen=True)
+class Layouts:
+    """Every point of one :func:`measure` call, measured side by side."""
+
+    points: tuple[Point, ...]
+    cores: int
+    workers: int
+    batch: int
+    pool_threads: dict[int, int | None]  # intra_op -> threads one session's pool added
+
+    def point(self, layout: str, intra_op: int) -> Point:
+        return next(p for p in self.points if (p.layout, p.intra_op) == (layout, intra_op))
+
+    @property
+    def layouts(self) -> list[str]:
+        return list(dict.fromkeys(p.layout for p in self.points))
+
+    @property
+    def intra_ops(self) -> list[int]:
+        return list(dict.fromkeys(p.intra_op for p in self.points))
+
+    def summary(self, layout: str) -> str:
+        """What this run measured for ``layout``, in a sentence, with the numbers."""
+        ks = self.intra_ops
+        best = max(ks, key=lambda k: self.point(layout, k).calls_per_s)
+        lo, hi = self.point(layout, ks[0]), self.point(layout, ks[-1])
+        return (f"{layout}: most throughput at intra_op_num_threads={best} "
+                f"({self.point(layout, best).calls_per_s:.0f} requests/s); "
+                f"intra_op_num_threads={ks[-1]} served {hi.calls_per_s / lo.calls_per_s:.2f}× "
+                f"the throughput of {ks[0]}, p99 {hi.p99_ms:.0f} ms against {lo.p99_ms:.0f} ms.")
+
+
+def _child(model_path: str, intra_ops: Sequence[int], spinning: bool, feeds: dict[str, Any],
+           conn: Any, ready: Any, timeout_s: float) -> None:
+    """A worker process: one session per ``intra_op``; runs bursts when the parent asks."""
+    sessions = {}
+    added = {}
+    for k in intra_ops:
+        sessions[k], added[k] = new_threads(lambda k=k: session(model_path, k, spinning=spinning))
+        sessions[k].run(None, feeds)  # warm-up
+    conn.send(added)
+    while True:
+        order = conn.recv()
+        if order is None:
+            return
+        k, calls = order
+        ready.wait(timeout_s)  # every worker starts together
+        latencies, window, _ = burst([sessions[k]], feeds, calls, timeout_s)
+        conn.send(latencies)
+
+
+class _Processes:
+    """``workers`` spawned processes, each with its own sessions (one per ``intra_op``)."""
+
+    def __init__(self, model_path: str, workers: int, intra_ops: Sequence[int], spinning: bool,
+                 feeds: dict[str, Any], timeout_s: float) -> None:
+        ctx = mp.get_context("spawn")  # never fork a process that holds onnxruntime pools
+        self._timeout_s = timeout_s
+        self._ready = ctx.Barrier(workers)
+        self._pipes, self._procs = [], []
+        for _ in range(workers):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_child, args=(model_path, tuple(intra_ops), spinning, feeds,
+                                                    theirs, self._ready, timeout_s), daemon=True)
+            proc.start()
+            self._pipes.append(mine)
+            self._procs.append(proc)
+        self.pool_threads = [self._recv(p) for p in self._pipes]
+
+    def _recv(self, pipe: Any) -> Any:
+        if not pipe.poll(self._timeout_s):
+            raise HangError(f"a worker process did not answer within {self._timeout_s}s")
+        return pipe.recv()
+
+    def run(self, intra_op: int, calls: int) -> tuple[list[float], float]:
+        began = time.perf_counter()
+        for pipe in self._pipes:
+            pipe.send((intra_op, calls))
+        latencies = [x for pipe in self._pipes for x in self._recv(pipe)]
+        # The window includes the hand-off to the workers: a dispatcher pays it too.
+        return latencies, time.perf_counter() - began
+
+    def close(self) -> None:
+        for pipe in self._pipes:
+            pipe.send(None)
+        for proc in self._procs:
+            proc.join(self._timeout_s)
+            if proc.is_alive():
+                proc.kill()
+
+
+def measure(encoder: Encoder, *, workers: int = 4, intra_ops: Sequence[int] = (1, 2, 4),
+            layouts: Sequence[str] = LAYOUTS, calls: int = 12, rounds: int = 2, batch: int = 4,
+            spinning: bool = True, timeout_s: float = 120.0) -> Layouts:
+    """Throughput and p99 for every ``layouts`` × ``intra_ops``, side by side.
+
+    ``workers`` requesters (threads or processes) each serve ``calls`` requests of ``batch``
+    texts per point, split over ``rounds``; ``"one request"`` is one requester on one session,
+    the baseline. Sessions and processes are built and warmed up before anything is timed.
+
+    Raises:
+        ValueError: for a count out of range or an unknown layout.
+        HangError: if a burst or a worker process is not done within ``timeout_s``.
+    """
+    knobs.integer("workers", workers, high=16)
+    for k in intra_ops:
+        knobs.integer("intra_op", k, low=0, high=64)
+    for layout in layouts:
+        knobs.choice("layout", layout, LAYOUTS)
+    knobs.integer("calls", calls)
+    knobs.integer("rounds", rounds, high=calls)
+    knobs.integer("batch", batch, high=32)
+    knobs.seconds("timeout_s", timeout_s)
+    from demos.shared_state.workload import requests
+
+    feeds = encoder.feeds(requests(1, 1, batch)[0][0])
+    path = str(encoder.model_path)
+    pools: dict[tuple[str, int], list[Any]] = {}
+    pool_threads: dict[int, int | None] = {}
+    for k in intra_ops:
+        first, pool_threads[k] = new_threads(lambda k=k: session(path, k, spinning=spinning))
+        pools["shared session", k] = [first] * workers
+        if "session per thread" in layouts:
+            pools["session per thread", k] = [first] + [session(path, k, spinning=spinning)
+                                                        for _ in range(workers - 1)]
+    for pool in pools.values():
+        for s in set(pool):
+            s.run(None, feeds)  # warm-up: the first runs allocate and plan
+    procs = (_Processes(path, workers, intra_ops, spinning, feeds, timeout_s)
+             if "process per worker" in layouts else None)
+    configs = [(layout, k) for layout in layouts for k in intra_ops]
+    seen: dict[tuple[str, int], tuple[list[float], float]] = {c: ([], 0.0) for c in configs}
+    try:
+        for r in range(rounds):
+            for layout, k in configs if r % 2 == 0 else reversed(configs):
+                per = max(1, round(calls / rounds))
+                if layout == "process per worker":
+                    assert procs is not None
+                    latencies, window = procs.run(k, per)
+                else:
+                    sessions = (pools["shared session", k][:1] if layout == "one request"
+                                else pools[layout, k])
+                    latencies, window, _ = burst(sessions, feeds, per, timeout_s)
+                kept, total = seen[layout, k]
+                seen[layout, k] = (kept + latencies, total + window)
+    finally:
+        if procs is not None:
+            procs.close()
+
+    def threads(layout: str, k: int) -> int | None:
+        if layout == "process per worker":
+            assert procs is not None
+            added = [p[k] for p in procs.pool_threads]
+            return None if None in added else sum(1 + a for a in added)
+        pool = pool_threads[k]
+        if pool is None:
+            return None
+        if layout == "one request":
+            return 1 + pool
+        return workers + pool if layout == "shared session" else workers * (1 + pool)
+
+    points = tuple(Point(layout, k, 1 if layout == "one request" else workers,
+                         threads(layout, k), tuple(seen[layout, k][0]), seen[layout, k][1])
+                   for layout, k in configs)
+    from demos.shared_state.oversubscription import cores
+
+    return Layouts(points, cores(), workers, batch, pool_threads)
