@@ -57,7 +57,7 @@ def command(fd: int, *, workers: int = 1, drain_s: float = 10.0, quiet: bool = T
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     level = "warning" if quiet else "info"
-    grace = str(int(drain_s) + 5)
+    grace = str(int(drain_s) + 2)  # after our own drain (fixed.py), for what is left
     if workers == 1:
         return [sys.executable, "-m", "uvicorn", "--factory", FACTORY, "--fd", str(fd),
                 "--log-level", level, "--timeout-graceful-shutdown", grace]
