@@ -431,3 +431,29 @@ def test_serve_command_says_where_it_listens_and_stops_on_sigterm():
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(BOUND_S)
         process.stdout.close()
+
+
+# --- bad arguments: clear errors, no server needed ----------------------------------------
+
+@pytest.mark.parametrize("field, value, message", [
+    ("model", "big", r"^model must be one of \('real', 'tiny'\), got 'big'$"),
+    ("max_queue", 0, r"^max_queue must be an int >= 1, got 0$"),
+    ("max_batch", True, r"^max_batch must be an int >= 1, got True$"),
+    ("deadline_s", 0, r"^deadline_s must be a finite number > 0, got 0$"),
+    ("drain_s", float("inf"), r"^drain_s must be a finite number > 0, got inf$"),
+    ("request_gate", None, r"^request_gate must be a str \(a file path, or empty\), got None$"),
+])
+def test_service_settings_refuse_a_bad_value_naming_it(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        Settings(**{field: value})
+
+
+def test_service_runner_refuses_an_unknown_implementation_and_a_bad_worker_count():
+    from demos.service import server, settings
+
+    with pytest.raises(ValueError, match=r"^impl must be one of \('broken', 'fixed'\), got 'x'$"):
+        settings.to_env("x", Settings())
+    with pytest.raises(ValueError, match=r"^workers must be an int >= 1, got 0$"):
+        server.command(3, workers=0)
+    with pytest.raises(ValueError, match=r"^DEMOS_SERVICE: unknown settings \['threads'\]; "):
+        settings.from_env({"DEMOS_SERVICE": '{"impl": "fixed", "threads": 2}'})

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from fastapi.responses import JSONResponse
 
+from demos.service import engine
 from demos.service.settings import Settings
 
 __all__ = ["ApiError", "EmbeddingRequest", "embeddings_body", "error_body", "error_response",
@@ -64,8 +65,9 @@ def _bad(param: str, expected: str, received: str, status: int = 400,
                     param=param, code=code)
 
 
-def parse(raw: bytes, settings: Settings, models: frozenset[str]) -> EmbeddingRequest:
+def parse(raw: bytes, settings: Settings) -> EmbeddingRequest:
     """Check a ``POST /v1/embeddings`` body; every refusal is a 4xx ApiError."""
+    models, width = engine.aliases(settings), engine.dimensions(settings)
     try:
         body = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -93,8 +95,8 @@ def parse(raw: bytes, settings: Settings, models: frozenset[str]) -> EmbeddingRe
     if not isinstance(direction, str) or direction.lower() not in DIRECTIONS:
         raise _bad("truncation_direction", f"one of {list(DIRECTIONS)}", _shown(direction))
     dimensions = body.get("dimensions")
-    if dimensions is not None and (isinstance(dimensions, bool) or dimensions != 384):
-        raise _bad("dimensions", "384 (this model's width) or no field", _shown(dimensions))
+    if dimensions is not None and (isinstance(dimensions, bool) or dimensions != width):
+        raise _bad("dimensions", f"{width} (this model's width) or no field", _shown(dimensions))
     return EmbeddingRequest(texts, model, encoding, truncate, direction.lower())
 
 

@@ -15,9 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from demos.models import UPSTREAM_MODEL, Encoder, load_encoder, tiny_encoder
+from demos.models.tiny import TINY_CONFIG
 from demos.service.settings import Settings
 
-__all__ = ["aliases", "held", "hold", "load", "model_id", "run_ids", "wait_for_file"]
+__all__ = ["aliases", "dimensions", "held", "hold", "load", "model_id", "run_ids",
+           "wait_for_file"]
 
 
 def model_id(settings: Settings) -> str:
@@ -29,6 +31,11 @@ def aliases(settings: Settings) -> frozenset[str]:
     """The ``model`` values a request may name: the id, and the upstream name for the real one."""
     extra = {UPSTREAM_MODEL} if settings.model == "real" else set()
     return frozenset({model_id(settings), *extra})
+
+
+def dimensions(settings: Settings) -> int:
+    """The embedding width the model answers with (known before it loads)."""
+    return 384 if settings.model == "real" else int(TINY_CONFIG["hidden_size"])  # type: ignore[call-overload]
 
 
 def load(settings: Settings) -> Encoder:

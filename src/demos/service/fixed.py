@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> dict[str, Any]:
         # FIX: every field checked first: a 4xx naming the field, the expected, the received
-        body = api.parse(await request.body(), settings, engine.aliases(settings))
+        body = api.parse(await request.body(), settings)
         return await service.embed(body)
 
     return app
