@@ -30,6 +30,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from demos.models import tiny_encoder
+from demos.service import load
 from demos.service.server import Running, serving
 from demos.service.settings import Settings
 
@@ -265,6 +266,19 @@ def test_fixed_service_answers_healthz_while_an_embedding_runs(fixed_real):
     took, longest = asyncio.run(_stall(fixed_real.url, MODEL))
     assert longest < 0.5 * took, (
         f"/healthz waited {longest:.3f} s while one request took {took:.3f} s: the loop stalled")
+
+
+def test_load_generator_sends_every_request_and_times_each(fixed_real):
+    bodies = [{"input": text, "model": MODEL} for text in TEXTS]
+    result = load.run(fixed_real.url, bodies, clients=8, requests=40, timeout_s=BOUND_S)
+    assert result.statuses() == {200: 40} and len(result.outcomes) == 40
+    assert 0 < result.latency(50) <= result.latency(99) and result.throughput() > 0
+
+
+def test_load_generator_refuses_a_server_off_this_machine():
+    with pytest.raises(ValueError, match=r"^url must be on this machine \(one of \('127.0.0.1', "
+                                         r"'localhost', '::1'\)\), got host 'example.com'$"):
+        load.run("http://example.com", [{"input": "x"}])
 
 
 # --- the broken service, real model -------------------------------------------------------
