@@ -180,12 +180,6 @@ def test_fixed_service_answers_the_openai_client_with_the_encoders_embeddings(
     assert answer.model == MODEL and answer.usage.prompt_tokens == answer.usage.total_tokens > 0
 
 
-def test_fixed_service_lists_its_model_for_the_openai_client(fixed_real):
-    with openai.OpenAI(base_url=f"{fixed_real.url}/v1", api_key="unused", max_retries=0,
-                       timeout=BOUND_S) as client:
-        assert [m.id for m in client.models.list()] == [MODEL]
-
-
 MALFORMED = [  # (id, body, status, param, what the message must quote of the received value)
     ("not-json", b"{input: hi}", 400, "body", "invalid JSON"),
     ("invalid-utf8", b'{"input": "\xff\xfe", "model": "m"}', 400, "body", "invalid UTF-8"),
@@ -296,6 +290,14 @@ def test_broken_service_answers_a_malformed_request_with_a_500(broken_real, body
     response = post(broken_real.url, body)
     assert response.status_code == 500, response.text
     assert "error" not in response.text, "OpenAI's error shape: not from the broken service"
+
+
+def test_both_services_list_their_model_for_the_openai_client(fixed_real, broken_real):
+    """The same API on both: /v1/models is not a lesson, so it is no fixed_ or broken_ test."""
+    for running in (fixed_real, broken_real):
+        with openai.OpenAI(base_url=f"{running.url}/v1", api_key="unused", max_retries=0,
+                           timeout=BOUND_S) as client:
+            assert [m.id for m in client.models.list()] == [MODEL]
 
 
 def test_broken_service_says_ready_while_a_lone_request_is_not_served(broken_real):
