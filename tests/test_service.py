@@ -473,3 +473,10 @@ def test_service_runner_refuses_an_unknown_implementation_and_a_bad_worker_count
         server.command(3, workers=0)
     with pytest.raises(ValueError, match=r"^DEMOS_SERVICE: unknown settings \['threads'\]; "):
         settings.from_env({"DEMOS_SERVICE": '{"impl": "fixed", "threads": 2}'})
+
+
+def test_serve_command_refuses_an_unknown_setting(capsys):
+    from demos.__main__ import main
+
+    assert main(["serve", "--port", "0", "--set", "threads=2"]) == 2
+    assert "unexpected keyword argument 'threads'" in capsys.readouterr().err

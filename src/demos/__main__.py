@@ -154,8 +154,12 @@ def _serve(args: argparse.Namespace) -> int:
     """Bind, say where, then become the server (uvicorn or gunicorn): signals reach it."""
     import os
 
-    from demos.service import server, settings
-
+    try:
+        from demos.service import server, settings
+    except ImportError as error:  # the service's pins are in requirements-runtime.txt
+        print(f"error: python -m demos serve needs {error.name}: "
+              f"pip install -r requirements-runtime.txt", file=sys.stderr)
+        return EXIT_FAILED
     env = {**os.environ, settings.ENV_VAR: settings.to_env(
         args.impl, settings.Settings(**_parse_knobs(args.knobs)))}
     sock = server.bind(args.host, args.port)
