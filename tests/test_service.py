@@ -389,6 +389,26 @@ def test_fixed_service_drains_on_sigterm(gated):
     assert code in (0, -signal.SIGTERM), f"exit code {code}"
 
 
+def test_fixed_service_fails_only_the_failing_batch_naming_the_cause(tmp_path):
+    with serving("fixed", Settings(model="tiny", max_batch=1, fault_text="boom")) as running:
+        wait_ready(running.url)
+        failed = post(running.url, {"input": "boom", "model": "tiny-bert"})
+        assert failed.status_code == 500, failed.text
+        assert failed.json()["error"]["message"] == ("the model failed on this request's batch: "
+                                                     "RuntimeError: planted fault: a batch "
+                                                     "holding 'boom'")
+        assert post(running.url, {"input": "fine", "model": "tiny-bert"}).status_code == 200
+
+
+def test_broken_service_serves_nothing_after_one_failing_batch_and_still_says_ready():
+    settings = Settings(model="tiny", max_batch=1, fault_text="boom", drain_s=1.0)
+    with serving("broken", settings) as running:
+        for text in ("boom", "fine"):  # the batching task died on the first: nobody answers
+            with pytest.raises(httpx.ReadTimeout):
+                post(running.url, {"input": text, "model": "tiny-bert"}, timeout=2.0)
+        assert httpx.get(f"{running.url}/readyz", timeout=5.0).status_code == 200
+
+
 # --- truncation under concurrency: chapter 6 in a service ---------------------------------
 
 def _truncation_race(gated, impl: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -457,7 +477,7 @@ def test_serve_command_says_where_it_listens_and_stops_on_sigterm():
     ("max_batch", True, r"^max_batch must be an int >= 1, got True$"),
     ("deadline_s", 0, r"^deadline_s must be a finite number > 0, got 0$"),
     ("drain_s", float("inf"), r"^drain_s must be a finite number > 0, got inf$"),
-    ("request_gate", None, r"^request_gate must be a str \(a file path, or empty\), got None$"),
+    ("request_gate", None, r"^request_gate must be a str \(or empty\), got None$"),
 ])
 def test_service_settings_refuse_a_bad_value_naming_it(field, value, message):
     with pytest.raises(ValueError, match=message):

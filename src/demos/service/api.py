@@ -25,7 +25,7 @@ from demos.service import engine
 from demos.service.settings import Settings
 
 __all__ = ["ApiError", "EmbeddingRequest", "embeddings_body", "error_body", "error_response",
-           "models_body", "parse"]
+           "model_failed", "models_body", "parse", "too_many_tokens"]
 
 ENCODINGS = ("float", "base64")
 DIRECTIONS = ("right", "left")
@@ -122,6 +122,18 @@ def _texts(body: dict[str, Any], settings: Settings) -> list[str]:
             raise _bad(where, f"at most {settings.max_chars} characters",
                        f"{len(text)} characters", 413, "input_too_long")
     return texts
+
+
+def too_many_tokens(index: int, limit: int, received: int) -> ApiError:
+    """413 for a text past the model's length, when the request did not ask to truncate."""
+    return _bad(f"input[{index}]", f'at most {limit} tokens (or "truncate": true)',
+                f"{received} tokens", 413, "input_too_long")
+
+
+def model_failed(error: BaseException) -> ApiError:
+    """500 for a request whose batch the model failed on, naming the model's error."""
+    return ApiError(500, f"the model failed on this request's batch: "
+                    f"{type(error).__name__}: {error}", code="model_error")
 
 
 def embeddings_body(vectors: npt.NDArray[np.float32] | Sequence[npt.NDArray[np.float32]],

@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     # PITFALL: ch2: the model is built with the app, at import: with gunicorn --preload, in the
     # master, before fork (gunicorn#2478, pytorch#49555, gunicorn#3130)
-    model = _Model(engine.load(settings), metrics)
+    model = _Model(engine.load(settings), metrics, settings.fault_text)
     tokenizer = model.encoder.tokenizer  # PITFALL: ch6: one tokenizer, reconfigured per request
     # PITFALL: ch3: waits for a full batch, runs the model on the event loop, and its loop dies
     # on a cancelled future (ray#50046, ray#41199); the queue has no bound
@@ -77,13 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 class _Model:
     """The model function the batcher calls, with a scratch buffer to save an allocation."""
 
-    def __init__(self, encoder: Encoder, metrics: Metrics) -> None:
-        self.encoder, self.metrics = encoder, metrics
+    def __init__(self, encoder: Encoder, metrics: Metrics, fault: str) -> None:
+        self.encoder, self.metrics, self.fault = encoder, metrics, fault
         self.scratch = np.empty((0, encoder.dim), dtype=np.float32)
 
     def __call__(self, rows: list[list[int]]) -> list[np.ndarray]:
         self.metrics.batch_size.observe(len(rows))
-        out = engine.run_ids(self.encoder, rows)
+        out = engine.run_ids(self.encoder, rows, self.fault)
         if len(self.scratch) < len(out):
             self.scratch = np.empty_like(out)
         self.scratch[: len(out)] = out  # PITFALL: ch4: one buffer on the model, for every call

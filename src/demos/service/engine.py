@@ -45,11 +45,17 @@ def load(settings: Settings) -> Encoder:
     return load_encoder(intra_op_threads=settings.intra_op_threads)
 
 
-def run_ids(encoder: Encoder, rows: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
+def run_ids(encoder: Encoder, rows: Sequence[Sequence[int]],
+            fault: str = "") -> npt.NDArray[np.float32]:
     """Embed already-tokenized rows (special tokens included): one call, padded to the longest.
+
+    ``fault``: a planted fault for tests (``Settings.fault_text``): a batch holding a row
+    that decodes to it raises RuntimeError, as a model that fails on one input would.
 
     Concurrency: safe from any thread (``InferenceSession.run`` is); blocks for the call.
     """
+    if fault and any(encoder.tokenizer.decode(row) == fault for row in rows):
+        raise RuntimeError(f"planted fault: a batch holding {fault!r}")
     width = max(len(row) for row in rows)
     ids = np.zeros((len(rows), width), dtype=np.int64)
     mask = np.zeros((len(rows), width), dtype=np.int64)

@@ -50,8 +50,7 @@ class _Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings, self.metrics, self.tasks = settings, Metrics(), lifecycle.Tasks()
-        self.encoder: Any = None  # set by _start, with the tokenizer
-        self.tokenizer: Any = None
+        self.encoder: Any = None  # set by _start, as is self.tokenizer
         self.batcher: MicroBatcher | None = None
         self.warm, self.draining, self.failed = False, False, ""
         self.admitted = 0  # texts admitted and not yet answered
@@ -124,8 +123,11 @@ class _Service:
     async def _answer(self, body: api.EmbeddingRequest) -> dict[str, Any]:
         rows = await run_in_threadpool(self._rows, body.texts, body.truncate,
                                        body.truncation_direction)
-        # FIX: the model runs on the batcher's thread, never on the event loop
-        vectors = await asyncio.gather(*(self.batcher.submit(r) for r in rows))  # type: ignore[union-attr]
+        try:
+            # FIX: the model runs on the batcher's thread, never on the event loop
+            vectors = await asyncio.gather(*(self.batcher.submit(r) for r in rows))  # type: ignore[union-attr]
+        except Exception as error:  # FIX: a failing batch fails its requests, naming the cause
+            raise api.model_failed(error) from None
         return api.embeddings_body(vectors, engine.model_id(self.settings),
                                    body.encoding_format, sum(len(row) for row in rows))
 
@@ -138,13 +140,11 @@ class _Service:
         rows = []
         for i, encoding in enumerate(self.tokenizer.encode_batch(texts, add_special_tokens=False)):
             if len(encoding) > limit and not truncate:
-                raise api.ApiError(413, f"input[{i}]: expected at most {limit} tokens (or "
-                                   f"\"truncate\": true), received {len(encoding)} tokens",
-                                   param=f"input[{i}]", code="input_too_long")
+                raise api.too_many_tokens(i, limit, len(encoding))
             encoding.truncate(limit, direction=direction)  # FIX: this request's own Encoding
             rows.append(self.tokenizer.post_process(encoding).ids)
         return rows
 
     def _model(self, rows: list[list[int]]) -> list[np.ndarray]:
         self.metrics.batch_size.observe(len(rows))
-        return list(engine.run_ids(self.encoder, rows))
+        return list(engine.run_ids(self.encoder, rows, self.settings.fault_text))

@@ -40,6 +40,8 @@ class Settings:
             request reads the rest of its body. Tests use it to hold requests by
             construction.
         gate_bound_s: the bound on either gate's wait.
+        fault_text: a planted fault for tests: a batch holding this text (lowercase words,
+            as the tokenizer decodes it) makes the model raise. Empty: none.
     """
 
     model: str = "real"
@@ -54,6 +56,7 @@ class Settings:
     warmup_gate: str = ""
     request_gate: str = ""
     gate_bound_s: float = 30.0
+    fault_text: str = ""
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -67,9 +70,9 @@ class Settings:
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not 0 <= value < float("inf") or (name != "max_wait_s" and value == 0):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-        for name in ("warmup_gate", "request_gate"):
+        for name in ("warmup_gate", "request_gate", "fault_text"):
             if not isinstance(getattr(self, name), str):
-                raise ValueError(f"{name} must be a str (a file path, or empty), "
+                raise ValueError(f"{name} must be a str (or empty), "
                                  f"got {getattr(self, name)!r}")
 
 
