@@ -12,6 +12,8 @@
     python -m demos probe URL [--start CMD ...]   look for the six pitfalls in a running
                                                   embedding service (exit 0 clean, 1 found,
                                                   2 could not probe)
+    python -m demos serve [--impl fixed|broken] [--host H] [--port P] [--workers N]
+                                                  serve chapter 7's embedding service
 
 Exit codes: 0 success, 1 a scenario failed to run, 2 bad usage (unknown name, bad option).
 """
@@ -76,6 +78,16 @@ def _parser() -> argparse.ArgumentParser:
     compat.add_argument("--out", help="write the JSON to this file as well")
     compat.add_argument("--session", default="", help="the matrix session's name")
     compat.set_defaults(command=_compat)
+
+    serve = commands.add_parser("serve", help="serve chapter 7's embedding service (HTTP)")
+    serve.add_argument("--impl", choices=catalogue.IMPLS, default="fixed")
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine)")
+    serve.add_argument("--port", type=int, default=8000, help="default 8000; 0 picks a free one")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="1: uvicorn; more: gunicorn with uvicorn workers")
+    serve.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
+                       dest="knobs", help="a demos.service.settings.Settings field (repeatable)")
+    serve.set_defaults(command=_serve)
 
     from demos import doctor as doctor_module  # stdlib imports only: cheap
 
@@ -151,6 +163,27 @@ def _embed(args: argparse.Namespace) -> int:
 
     print(format_cosines(*pairwise_cosines(args.texts)))
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Bind, say where, then become the server (uvicorn or gunicorn): signals reach it."""
+    import os
+
+    try:
+        from demos.service import server, settings
+    except ImportError as error:  # the service's pins are in requirements-runtime.txt
+        print(f"error: python -m demos serve needs {error.name}: "
+              f"pip install -r requirements-runtime.txt", file=sys.stderr)
+        return EXIT_FAILED
+    env = {**os.environ, settings.ENV_VAR: settings.to_env(
+        args.impl, settings.Settings(**_parse_knobs(args.knobs)))}
+    sock = server.bind(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    argv = server.command(sock.fileno(), workers=args.workers, quiet=False)
+    print(f"serving the {args.impl} embedding service on http://{host}:{port} "
+          f"(POST /v1/embeddings, GET /v1/models /healthz /readyz /metrics); "
+          f"Ctrl-C or SIGTERM stops it", flush=True)
+    os.execve(argv[0], argv, env)  # never returns
 
 
 def _compat(args: argparse.Namespace) -> int:
