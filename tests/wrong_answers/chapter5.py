@@ -84,6 +84,24 @@ def _():
     return _p51(KeyErr)
 
 
+@wrong("5.1", "the left-out default refused only when every output is asked for",
+       r"with outputs=\['shifted'\] passed in silence")
+def _():
+    broken = _contract()
+
+    class OnlyWithoutOutputs(broken.ModelContract):
+        def run(self, arrays, outputs=None, *, use_defaults=()):
+            if outputs is None:
+                for spec in self.signature.defaults:
+                    if spec.name not in arrays and spec.name not in use_defaults:
+                        raise broken.ContractError(f"input {spec.name!r} was left out")
+            names = [s.name for s in self.signature.outputs] if outputs is None else outputs
+            return dict(zip(names, self.session.run(list(names), self.feeds(arrays)),
+                            strict=True))
+
+    return _p51(OnlyWithoutOutputs)
+
+
 # --- 5.2 · feeds for a second model ---------------------------------------------------------
 
 _FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
@@ -378,3 +396,29 @@ def _():
 
     full = _right_but(runtime.max_ir_version, runtime.max_opset)
     return _p54(lambda model: ["; ".join(found)] if (found := full(model)) else [])
+
+
+# --- 5.2, continued: the check's encodings are sentence pairs padded with a non-zero id ----
+
+
+@wrong("5.2", "the attention mask rebuilt as ids != 0", r"wrong values fed as attention_mask")
+def _():
+    def feeds(session, encodings):
+        out = _declared_feeds(session, encodings)
+        if "attention_mask" in out:
+            ids = np.array([e.ids for e in encodings])
+            out["attention_mask"] = (ids != 0).astype(out["attention_mask"].dtype)
+        return out
+
+    return _p52(feeds)
+
+
+@wrong("5.2", "token_type_ids fed as zeros", r"wrong values fed as token_type_ids")
+def _():
+    def feeds(session, encodings):
+        out = _declared_feeds(session, encodings)
+        if "token_type_ids" in out:
+            out["token_type_ids"] = np.zeros_like(out["token_type_ids"])
+        return out
+
+    return _p52(feeds)
