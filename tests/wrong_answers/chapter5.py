@@ -84,6 +84,24 @@ def _():
     return _p51(KeyErr)
 
 
+@wrong("5.1", "the left-out default refused only when every output is asked for",
+       r"with outputs=\['shifted'\] passed in silence")
+def _():
+    broken = _contract()
+
+    class OnlyWithoutOutputs(broken.ModelContract):
+        def run(self, arrays, outputs=None, *, use_defaults=()):
+            if outputs is None:
+                for spec in self.signature.defaults:
+                    if spec.name not in arrays and spec.name not in use_defaults:
+                        raise broken.ContractError(f"input {spec.name!r} was left out")
+            names = [s.name for s in self.signature.outputs] if outputs is None else outputs
+            return dict(zip(names, self.session.run(list(names), self.feeds(arrays)),
+                            strict=True))
+
+    return _p51(OnlyWithoutOutputs)
+
+
 # --- 5.2 · feeds for a second model ---------------------------------------------------------
 
 _FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
@@ -296,3 +314,111 @@ def _():
         return found
 
     return _p54(problems)
+
+
+@wrong("5.4", "opens the model and reports onnxruntime's error",
+       r"opened .* with onnxruntime\.InferenceSession")
+def _():
+    import onnxruntime as ort
+
+    def problems(model):
+        try:
+            ort.InferenceSession(model.SerializeToString())
+        except Exception as error:  # the refusal is the report
+            return [str(error)]
+        return []
+
+    return _p54(problems)
+
+
+def _right_but(ir_limit, opset_limit, *, blind_ops=False, none_is_zero=False):
+    """The solution's shape, with the limits or the operator lookup taken another way."""
+    from demos.input_contract import runtime
+
+    def problems(model):
+        found = []
+        if model.ir_version > (ir := ir_limit()):
+            found.append(f"IR version {model.ir_version}; this onnxruntime reads up to {ir}")
+        for opset in model.opset_import:
+            limit = opset_limit(opset.domain)
+            if none_is_zero:
+                limit = limit or 0
+            if limit is not None and opset.version > limit:
+                found.append(f"{opset.domain or 'ai.onnx'} opset {opset.version}; up to {limit}")
+        known = runtime.runtime_operators() or set()
+        names = {op for _, op in known}
+        for node in model.graph.node:
+            key = ("" if node.domain == "ai.onnx" else node.domain, node.op_type)
+            if known and (node.op_type not in names if blind_ops else key not in known):
+                found.append(f"operator {node.op_type} from {node.domain or 'ai.onnx'}")
+        return found
+
+    return problems
+
+
+@wrong("5.4", "onnx's own limits (onnx.IR_VERSION, onnx_opset_version()), not onnxruntime's",
+       r"limits set to IR \d+.*stamped IR version \d+ does not load under those limits")
+def _():
+    import onnx
+
+    from demos.input_contract import runtime
+
+    return _p54(_right_but(lambda: onnx.IR_VERSION, lambda d: onnx.defs.onnx_opset_version()
+                           if d in ("", "ai.onnx") else runtime.max_opset(d)))
+
+
+@wrong("5.4", "the limits written in (IR 14, opset 28, ml 5)",
+       r"limits set to IR \d+.*stamped IR version \d+ does not load under those limits")
+def _():
+    return _p54(_right_but(lambda: 14, lambda d: {"": 28, "ai.onnx": 28, "ai.onnx.ml": 5}.get(d)))
+
+
+@wrong("5.4", "a None limit (a domain without one) taken as 0",
+       r"my\.functions opset 1 .*loads here, but you reported")
+def _():
+    from demos.input_contract import runtime
+
+    return _p54(_right_but(runtime.max_ir_version, runtime.max_opset, none_is_zero=True))
+
+
+@wrong("5.4", "operators looked up by name, whatever their domain",
+       r"Relu from ai\.onnx\.ml .*does not load here, and you reported nothing")
+def _():
+    from demos.input_contract import runtime
+
+    return _p54(_right_but(runtime.max_ir_version, runtime.max_opset, blind_ops=True))
+
+
+@wrong("5.4", "every problem joined into one line",
+       r"reported 1 line\(s\).*it has 2 problem\(s\)")
+def _():
+    from demos.input_contract import runtime
+
+    full = _right_but(runtime.max_ir_version, runtime.max_opset)
+    return _p54(lambda model: ["; ".join(found)] if (found := full(model)) else [])
+
+
+# --- 5.2, continued: the check's encodings are sentence pairs padded with a non-zero id ----
+
+
+@wrong("5.2", "the attention mask rebuilt as ids != 0", r"wrong values fed as attention_mask")
+def _():
+    def feeds(session, encodings):
+        out = _declared_feeds(session, encodings)
+        if "attention_mask" in out:
+            ids = np.array([e.ids for e in encodings])
+            out["attention_mask"] = (ids != 0).astype(out["attention_mask"].dtype)
+        return out
+
+    return _p52(feeds)
+
+
+@wrong("5.2", "token_type_ids fed as zeros", r"wrong values fed as token_type_ids")
+def _():
+    def feeds(session, encodings):
+        out = _declared_feeds(session, encodings)
+        if "token_type_ids" in out:
+            out["token_type_ids"] = np.zeros_like(out["token_type_ids"])
+        return out
+
+    return _p52(feeds)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+import tokenizers
 from onnx import TensorProto, helper, numpy_helper
 
 from demos import exercises
@@ -54,10 +55,12 @@ def _second_model_problem(contract_class: type) -> str | None:
     """What ``contract_class`` gets wrong on :func:`calibrated_scorer`, or None."""
     contract = contract_class(graphs.session(calibrated_scorer()))
     x, three = np.array([[1.0, -2.0]], np.float32), np.array(3.0, np.float32)
-    for arrays, missing in (({"x": x}, ("scale", "shift")), ({"x": x, "scale": three},
-                                                             ("shift",))):
+    for arrays, outputs, missing in (({"x": x}, None, ("scale", "shift")),
+                                     ({"x": x, "scale": three}, None, ("shift",)),
+                                     ({"x": x}, ["shifted"], ("scale", "shift"))):
+        asked = f" with outputs={outputs}" if outputs else ""
         try:
-            contract.run(arrays)
+            contract.run(arrays, outputs)
         except ContractError as error:
             if not any(name in str(error) for name in missing):
                 return (f"a second model: leaving out {' and '.join(missing)} raised an error "
@@ -66,8 +69,9 @@ def _second_model_problem(contract_class: type) -> str | None:
         except Exception as error:  # the reader's class may raise anything
             return (f"a second model: leaving out {' and '.join(missing)} raised "
                     f"{type(error).__name__}, not a ContractError")
-        return (f"a second model: leaving out {' and '.join(missing)} passed in silence "
-                "(is an input name written into your class?)")
+        return (f"a second model: leaving out {' and '.join(missing)}{asked} passed in "
+                "silence (is an input name written into your class, or the check skipped "
+                "when outputs are named?)")
     asks = ((({"x": x}, ["scaled", "shifted"], ("scale", "shift")),
              {"scaled": x * 2.0, "shifted": x * 2.0 + 0.5}),
             (({"x": x, "scale": three, "shift": three}, None, ()),
@@ -158,12 +162,29 @@ def _fed_wrong(session: Any, feeds: Any, right: dict[str, list[Any]]) -> str | N
     return f"wrong values fed as {', '.join(wrong)}" if wrong else None
 
 
+#: The pad id of the check's tokenizer: not 0 (as RoBERTa's is 1), so a mask built as
+#: ``ids != 0`` counts the padding.
+PAD_ID = 1
+
+
+def _pair_encodings() -> list[Any]:
+    """The tiny tokenizer's encodings of three sentence pairs (token types 0 and 1), padded
+    with :data:`PAD_ID`: every field differs from a guess (mask from ids, types all 0)."""
+    tokenizer = tokenizers.Tokenizer.from_str(scenario._encoder("tiny").tokenizer.to_str())
+    tokenizer.enable_padding(pad_id=PAD_ID, pad_token=tokenizer.id_to_token(PAD_ID))
+    texts = scenario.TEXTS
+    encodings = tokenizer.encode_batch([(texts[i], texts[(i + 1) % len(texts)])
+                                        for i in range(len(texts))])
+    assert any(0 in e.attention_mask for e in encodings), "the pairs are not padded"
+    assert any(1 in e.type_ids for e in encodings), "the pairs have no second segment"
+    return encodings
+
+
 def check_2(make_feeds: Callable[[Any, list[Any]], dict[str, Any]]) -> Verdict:
     """``make_feeds(session, encodings)`` feeds each model exactly what it declares."""
 
     def attempt() -> Verdict:
-        encoder = scenario._encoder("tiny")
-        encodings = encoder.tokenizer.encode_batch(list(scenario.TEXTS))
+        encodings = _pair_encodings()
         right = {"input_ids": [e.ids for e in encodings],
                  "attention_mask": [e.attention_mask for e in encodings],
                  "token_type_ids": [e.type_ids for e in encodings]}

@@ -7,13 +7,19 @@ The limits are the ones :mod:`demos.input_contract.runtime` observed this instal
 read (``max_ir_version()``, ``max_opset(domain)``, ``runtime_operators()``).
 
 The oracle is onnxruntime itself: each model is opened with a real ``InferenceSession``,
-so "loadable" means loadable here, never what a table says.
+so "loadable" means loadable here, never what a table says. Then the same ``problems`` runs
+with ``runtime``'s limits pretended lower (:func:`lowered_limits`): onnx's own constants or
+numbers written in agree with this onnxruntime, and only there do they show. While
+``problems`` runs, opening an ``InferenceSession`` fails and fails the exercise: the point
+is to refuse a model before opening it, one line per problem.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import onnx
@@ -22,7 +28,7 @@ import onnxruntime as ort
 from demos import exercises
 from demos.input_contract import graphs, runtime
 
-__all__ = ["check_problems", "models"]
+__all__ = ["check_problems", "lowered_limits", "models"]
 
 
 def _with_opset(model: onnx.ModelProto, domain: str, version: int) -> onnx.ModelProto:
@@ -32,25 +38,64 @@ def _with_opset(model: onnx.ModelProto, domain: str, version: int) -> onnx.Model
     return copy
 
 
-def models() -> list[tuple[str, onnx.ModelProto, tuple[str, ...]]]:
-    """(what it is, the model, the facts a problem about it must name: () if none)."""
+def _op_in_wrong_domain() -> onnx.ModelProto:
+    """``Relu`` called from ai.onnx.ml: the operator exists, but only in ai.onnx."""
+    f = onnx.TensorProto.FLOAT
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Relu", ["x"], ["y"], domain="ai.onnx.ml")], "relu_in_ml",
+        [onnx.helper.make_tensor_value_info("x", f, [1])],
+        [onnx.helper.make_tensor_value_info("y", f, [1])])
+    return onnx.helper.make_model(graph, ir_version=8, opset_imports=[
+        onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("ai.onnx.ml", 3)])
+
+
+def models() -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]:
+    """(what it is, the model, the facts its problems must name, how many problems it has)."""
     head = graphs.span_head()
     ir, opset, ml = runtime.max_ir_version(), runtime.max_opset(""), runtime.max_opset("ai.onnx.ml")
     assert ml is not None, "this onnxruntime reads no ai.onnx.ml opset"
     return [
-        (f"a model with IR version {head.ir_version}", head, ()),
+        (f"a model with IR version {head.ir_version}", head, (), 0),
         (f"a model that also imports ai.onnx.ml opset {ml}",
-         _with_opset(head, "ai.onnx.ml", ml), ()),
+         _with_opset(head, "ai.onnx.ml", ml), (), 0),
+        ("a model that also imports a custom domain, my.functions opset 1 (no limit: "
+         "max_opset is None)", _with_opset(head, "my.functions", 1), (), 0),
         (f"a model stamped IR version {ir + 1}",
          onnx.load_model_from_string(graphs.stamped(head, ir_version=ir + 1)),
-         (str(ir + 1), str(ir))),
+         (str(ir + 1), str(ir)), 1),
         (f"a model importing ai.onnx opset {opset + 1}",
          onnx.load_model_from_string(graphs.stamped(head, opset=opset + 1)),
-         (str(opset + 1), str(opset))),
+         (str(opset + 1), str(opset)), 1),
+        (f"a model stamped IR version {ir + 1} and importing ai.onnx opset {opset + 1}",
+         onnx.load_model_from_string(graphs.stamped(head, ir_version=ir + 1, opset=opset + 1)),
+         (str(ir + 1), str(ir), str(opset + 1), str(opset)), 2),
         (f"a model importing ai.onnx.ml opset {ml + 1}", _with_opset(head, "ai.onnx.ml", ml + 1),
-         ("ai.onnx.ml", str(ml + 1), str(ml))),
+         ("ai.onnx.ml", str(ml + 1), str(ml)), 1),
         ("a model using StringRegexReplace (ai.onnx.contrib)", graphs.needs_extension(),
-         ("StringRegexReplace",)),
+         ("StringRegexReplace",), 1),
+        ("a model using Relu from ai.onnx.ml (Relu is an ai.onnx operator)",
+         _op_in_wrong_domain(), ("Relu",), 1),
+    ]
+
+
+def lowered_limits() -> tuple[int, int]:
+    """The IR version and ai.onnx opset the check pretends this runtime stops at, below the
+    real ones, so that only an answer that reads ``runtime``'s limits gets them right
+    (onnx's own ``IR_VERSION`` or a number written in agree with the real ones)."""
+    return min(10, runtime.max_ir_version() - 1), min(21, runtime.max_opset("") - 1)
+
+
+def _lowered_models() -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]:
+    head = graphs.span_head()
+    ir, opset = lowered_limits()
+    return [
+        (f"a model with IR version {head.ir_version}", head, (), 0),
+        (f"a model stamped IR version {ir + 1}",
+         onnx.load_model_from_string(graphs.stamped(head, ir_version=ir + 1)),
+         (str(ir + 1), str(ir)), 1),
+        (f"a model importing ai.onnx opset {opset + 1}",
+         onnx.load_model_from_string(graphs.stamped(head, opset=opset + 1)),
+         (str(opset + 1), str(opset)), 1),
     ]
 
 
@@ -70,28 +115,89 @@ def _named(fact: str, text: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(fact)}(?![\w]|\.\w)", text) is not None
 
 
-def check_problems(problems: Callable[[onnx.ModelProto], Any]) -> exercises.Verdict:
-    """``problems(model)`` must agree with onnxruntime on every model and name the facts."""
-    wrong = []
-    for what, model, facts in models():
+@contextlib.contextmanager
+def _opening_refused(opened: list[str]) -> Iterator[None]:
+    """While the reader's ``problems()`` runs, opening a session fails and is recorded: the
+    exercise is to refuse a model *before* opening it (``runtime``'s own probes may open)."""
+    real = ort.InferenceSession
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        if sys._getframe(1).f_globals.get("__name__") == runtime.__name__:
+            return real(*args, **kwargs)
+        opened.append("onnxruntime.InferenceSession")
+        raise RuntimeError("exercise 5.4: problems() opened the model with "
+                           "onnxruntime.InferenceSession; check it before opening it")
+
+    ort.InferenceSession = refuse  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        ort.InferenceSession = real  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def _limits(ir: int, opset: int) -> Iterator[None]:
+    """``runtime.max_ir_version()`` and ``runtime.max_opset("")`` answer ``ir`` and ``opset``."""
+    real_ir, real_opset = runtime.max_ir_version, runtime.max_opset
+    runtime.max_ir_version = lambda: ir  # type: ignore[assignment]
+    runtime.max_opset = (  # type: ignore[assignment]
+        lambda domain="": opset if domain in ("", "ai.onnx") else real_opset(domain))
+    try:
+        yield
+    finally:
+        runtime.max_ir_version, runtime.max_opset = real_ir, real_opset  # type: ignore[misc]
+
+
+def _judge(problems: Callable[[onnx.ModelProto], Any], cases: list[Any], loads: Callable[
+        [onnx.ModelProto], bool], wrong: list[str], prefix: str = "",
+           where: str = "here") -> str | None:
+    """Adds to ``wrong`` what ``problems`` gets wrong on ``cases``; a message if it broke."""
+    for what, model, facts, reasons in cases:
         copy = onnx.ModelProto()
         copy.CopyFrom(model)  # the reader's code cannot change the next case
-        said = problems(copy)
+        opened: list[str] = []
+        with _opening_refused(opened):
+            said = problems(copy)
+        if opened:
+            return (f"{prefix}problems() opened {what} with onnxruntime.InferenceSession; "
+                    "a start-up check refuses a model before opening it")
         if not isinstance(said, list) or not all(isinstance(s, str) for s in said):
-            return exercises.failed("5.4", f"problems() must return a list of str, got "
-                                           f"{type(said).__name__} for {what}")
-        loads = _loads(model)
-        if loads and said:
-            wrong.append(f"{what} loads here, but you reported {said[0]!r}")
-        elif not loads and not said:
-            wrong.append(f"{what} does not load here, and you reported nothing")
-        elif not loads:
+            return f"problems() must return a list of str, got {type(said).__name__} for {what}"
+        if loads(model) and said:
+            wrong.append(f"{prefix}{what} loads {where}, but you reported {said[0]!r}")
+        elif not loads(model) and not said:
+            wrong.append(f"{prefix}{what} does not load {where}, and you reported nothing")
+        elif not loads(model):
             text = " ".join(said)
             missing = [fact for fact in facts if not _named(fact, text)]
             if missing:
-                wrong.append(f"for {what} you reported {text!r}, which does not name "
+                wrong.append(f"{prefix}for {what} you reported {text!r}, which does not name "
                              f"{', '.join(missing)}")
+            elif len(said) != reasons:
+                wrong.append(f"{prefix}for {what} you reported {len(said)} line(s), "
+                             f"{said!r}; it has {reasons} problem(s), one line each")
+    return None
+
+
+def check_problems(problems: Callable[[onnx.ModelProto], Any]) -> exercises.Verdict:
+    """``problems(model)`` must agree with onnxruntime on every model and name the facts,
+    then agree with lowered limits read through ``runtime`` (:func:`lowered_limits`)."""
+    wrong: list[str] = []
+    cases = models()
+    broke = _judge(problems, cases, _loads, wrong)
+    ir, opset = lowered_limits()
+    if broke is None and not wrong:
+        lowered = _lowered_models()
+        fits = {id(model): reasons == 0 for _, model, _, reasons in lowered}
+        with _limits(ir, opset):
+            broke = _judge(problems, lowered, lambda m: fits[id(m)], wrong,
+                           f"with runtime's limits set to IR {ir} and ai.onnx opset {opset} "
+                           "(read them from runtime, not from onnx or a number): ",
+                           "under those limits")
+    if broke:
+        return exercises.failed("5.4", broke)
     if wrong:
         return exercises.failed("5.4", "; ".join(wrong))
-    return exercises.passed("5.4", f"agreed with onnxruntime on all {len(models())} models, "
-                                   "naming the versions or the operator of every problem")
+    return exercises.passed("5.4", f"agreed with onnxruntime on all {len(cases)} models, "
+                                   "one line per problem naming its versions or operator; "
+                                   f"and with runtime's limits lowered to IR {ir}, opset {opset}")
