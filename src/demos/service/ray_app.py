@@ -21,6 +21,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,7 @@ __all__ = ["APP_NAME", "Embedder", "application", "serving_on_ray"]
 APP_NAME = "embeddings"
 
 app = FastAPI(title="embedding service (Ray Serve)")
+_RAY_ENV = str(Path(__file__).with_name("_ray_env"))
 
 
 @app.exception_handler(api.ApiError)
@@ -205,6 +207,9 @@ def _start_ray(num_cpus: int, attempts: int, bound_s: float) -> None:
     port file, and ``ray.init`` 30 s for the raylet, which a loaded host can exceed."""
     for attempt in range(1, attempts + 1):
         before = set(_descendants())
+        saved = os.environ.get("PYTHONPATH")
+        # Ray's processes inherit this environment: see demos.service._ray_env for why
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_RAY_ENV, saved]))
         try:
             ray.init(num_cpus=num_cpus, include_dashboard=False, address="local",
                      log_to_driver=False, configure_logging=False,
@@ -217,6 +222,11 @@ def _start_ray(num_cpus: int, attempts: int, bound_s: float) -> None:
             _stop_all([p for pid, p in _descendants().items() if pid not in before], bound_s)
             if attempt == attempts or "timed out during startup" not in str(error):
                 raise
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
 
 
 @contextlib.contextmanager
