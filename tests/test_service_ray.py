@@ -221,3 +221,12 @@ def test_after_a_storm_of_client_disconnects_rays_batcher_still_serves(cluster, 
     np.testing.assert_allclose(vector, encoder.encode([TEXTS[1]])[0], rtol=0, atol=1e-6)
     assert took < BOUND_S
     assert cluster.stats()["batching_alive"], f"Ray {ray.__version__}: batching loop died"
+
+
+def test_the_replica_passes_its_own_health_check_and_serve_reports_it_healthy(cluster):
+    """``check_health`` runs a real inference and checks Ray's batching loop; here it
+    passes (it returns None), and Serve's controller reports the deployment HEALTHY."""
+    assert cluster.handle.check_health.remote().result(timeout_s=BOUND_S) is None
+    status = serve.status().applications[APP_NAME]
+    assert str(status.status).endswith("RUNNING"), status
+    assert str(status.deployments["Embedder"].status).endswith("HEALTHY"), status

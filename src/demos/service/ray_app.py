@@ -16,6 +16,7 @@ Ray is an extra (``pip install ".[ray]"``); nothing else in the book imports thi
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import time
@@ -222,6 +223,8 @@ def _start_ray(num_cpus: int, attempts: int, bound_s: float) -> None:
             _stop_all([p for pid, p in _descendants().items() if pid not in before], bound_s)
             if attempt == attempts or "timed out during startup" not in str(error):
                 raise
+            logging.getLogger("demos.service").warning(
+                "ray.init attempt %d of %d: %s; retrying", attempt, attempts, error)
         finally:
             if saved is None:
                 os.environ.pop("PYTHONPATH", None)
