@@ -33,6 +33,7 @@ from ray import serve
 from starlette.concurrency import run_in_threadpool
 
 from demos.service import api, engine
+from demos.service.ray_loopback import environment, loopback_node, replica_server_on_loopback
 from demos.service.settings import Settings
 from demos.tokenizer_threads.fixed import share
 
@@ -60,6 +61,7 @@ class Embedder:
     """
 
     def __init__(self, settings: dict[str, Any]) -> None:
+        replica_server_on_loopback()  # before Serve starts this replica's gRPC server
         self.settings = Settings(**settings)
         self.encoder = engine.load(self.settings)  # here, in the replica's own process
         self.tokenizer = share(self.encoder.tokenizer)
@@ -202,37 +204,6 @@ def _wait_running(bound_s: float) -> None:
         time.sleep(0.1)
 
 
-@contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """``os.environ`` updated with ``values`` (which Ray's processes inherit), then restored."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            os.environ.pop(name, None)
-            if value is not None:
-                os.environ[name] = value
-
-
-@contextlib.contextmanager
-def _loopback_node() -> Iterator[None]:
-    """Ray's node address is 127.0.0.1 while this lasts, so its servers listen there only.
-
-    ``ray._private.services.get_node_ip_address`` gives the host's address (even for a
-    ``_node_ip_address="127.0.0.1"``) unless ``ray_constants.ENABLE_RAY_CLUSTER`` is false,
-    read from ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` when ``ray`` is imported: so the
-    variable is set for Ray's processes, and the constant for this one."""
-    constants = ray._private.ray_constants
-    saved, constants.ENABLE_RAY_CLUSTER = constants.ENABLE_RAY_CLUSTER, False
-    try:
-        with _environment(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0"):
-            yield
-    finally:
-        constants.ENABLE_RAY_CLUSTER = saved
-
-
 def _start_ray(num_cpus: int, attempts: int, bound_s: float) -> None:
     """``ray.init`` on this machine only, retried (``attempts`` in all) when Ray's own fixed
     start-up windows run out: the raylet waits 15 s for its dashboard agent to write its
@@ -242,12 +213,12 @@ def _start_ray(num_cpus: int, attempts: int, bound_s: float) -> None:
         # Ray's processes inherit this PYTHONPATH: see demos.service._ray_env for why
         path = os.pathsep.join(filter(None, [_RAY_ENV, os.environ.get("PYTHONPATH")]))
         try:
-            with _loopback_node(), _environment(PYTHONPATH=path):
+            with loopback_node(), environment(PYTHONPATH=path):
                 ray.init(num_cpus=num_cpus, include_dashboard=False, address="local",
                          log_to_driver=False, configure_logging=False,
                          runtime_env={"env_vars": {"OMP_NUM_THREADS": "1",
                                                    "TOKENIZERS_PARALLELISM": "false"}})
-            if (node := ray.util.get_node_ip_address()) != "127.0.0.1":  # see _loopback_node
+            if (node := ray.util.get_node_ip_address()) != "127.0.0.1":  # see loopback_node
                 raise RuntimeError(f"Ray's node address: expected 127.0.0.1, got {node!r}")
             return
         except Exception as error:
@@ -266,9 +237,8 @@ def serving_on_ray(settings: Settings | None = None, *, replicas: int = 1, num_c
                    init_attempts: int = 2) -> Iterator[str]:
     """A local Ray cluster serving :func:`application` on 127.0.0.1; yields the base URL.
 
-    Serve's HTTP proxy, GCS, raylet, agents and workers listen on 127.0.0.1 only (see
-    :func:`_loopback_node`), except, on Ray 2.60, each replica's inter-deployment gRPC
-    server: ``[::]:0`` in ``ray/serve/_private/replica.py``, not configurable.
+    Every server of the cluster listens on 127.0.0.1 only: Serve's HTTP proxy (on a free
+    port), GCS, raylet, agents, workers, replicas (see :mod:`demos.service.ray_loopback`).
     On exit: ``serve.shutdown``, ``ray.shutdown``, then every process Ray started (GCS,
     raylet, workers, agents) gets ``stop_s`` to exit before it is killed; any that had to
     be killed is reported as a RuntimeError, because it is a leak.
