@@ -121,3 +121,15 @@ for _library, _pin, _tests in LIBRARY_CASES:
         session.run("python", "-c", f"import {library}; print({library}.__version__)")
         session.run("pytest", *UNIT, *tests, env=_cache_env(session))
         _observe(session)
+
+
+@nox.session(name="ray", python=_interpreter(FLOOR))
+def ray_session(session: nox.Session) -> None:
+    """Chapter 7 on Ray Serve (the `ray` extra): its tests, on the pinned Ray.
+
+    It records no observations (it changes no library of the matrix), so it writes no
+    ``book/data/compat`` file; `make test` runs the same tests with every pin."""
+    _install_book(session)
+    session.run("python", "-c", "import ray; print(ray.__version__)")
+    session.run("pytest", *UNIT, "--durations=10", "tests/test_service_ray.py",
+                env=_cache_env(session))
