@@ -152,6 +152,25 @@ def _():
     return _p11(Listed)
 
 
+@wrong("1.1", "Kahan right, but the count kept in float32", r"count is .* keep the count exact")
+def _():
+    class Float32Count(_RunningMeanBase):
+        def __init__(self):
+            super().__init__()
+            self._carry = np.float32(0.0)
+            self._count = np.float32(0.0)
+
+        def add(self, batch):
+            values = np.asarray(batch, dtype=np.float32)
+            y = values.sum(dtype=np.float32) - self._carry
+            t = np.float32(self._total + y)
+            self._carry = np.float32((t - self._total) - y)
+            self._total = t
+            self._count = np.float32(self._count + np.float32(values.size))
+
+    return _p11(Float32Count)
+
+
 # --- 1.2 · a checked cast to bfloat16 -------------------------------------------------------
 
 _BF16 = ml_dtypes.bfloat16
@@ -280,6 +299,71 @@ def _():
     return _p12(cast)
 
 
+def _cast12(values, kind, resolution=None, rtol=None, *, timestamp_exact=False,
+            strict_gap=False, exact_up_to_256=False, counts_may_be_negative=False,
+            rtol_mode="right"):
+    """A right bfloat16 cast, with one mistake switched on by the caller."""
+    x, out, back = _bf16(values)
+    if kind in ("id", "count"):
+        if np.any((x != np.round(x)) | (back != x)):
+            raise ValueError("not exact")
+        if exact_up_to_256 and np.any(np.abs(x) > 256):
+            raise ValueError("past 256")
+        if kind == "count" and not counts_may_be_negative and np.any(x < 0):
+            raise ValueError("negative")
+    elif kind == "timestamp":
+        gap = np.spacing(np.abs(out)).astype(float)
+        if timestamp_exact:
+            if np.any(back != x):
+                raise ValueError("moved")
+        elif np.any(gap >= resolution if strict_gap else gap > resolution):
+            raise ValueError("too coarse")
+    else:
+        eps = float(ml_dtypes.finfo(_BF16).eps)
+        budget = {"right": eps if rtol is None else rtol, "ignored": eps,
+                  "ulps": eps * (1.0 if rtol is None else rtol)}[rtol_mode]
+        if np.any(np.isfinite(x) & ~np.isfinite(back)) or np.any(
+                np.abs(back - x) > budget * np.abs(x)):
+            raise ValueError("out of budget")
+    return out
+
+
+@wrong("1.2", "a timestamp checked for exactness, not against its resolution",
+       r"Unix seconds of 2023 at 1 second passed in silence")
+def _():
+    return _p12(lambda v, k, **kw: _cast12(v, k, **kw, timestamp_exact=True))
+
+
+@wrong("1.2", "a timestamp refused when the spacing equals its resolution",
+       r"300\.5 at a resolution of 2 .* raised")
+def _():
+    return _p12(lambda v, k, **kw: _cast12(v, k, **kw, strict_gap=True))
+
+
+@wrong("1.2", "every id or count above 256 refused (bfloat16 holds all whole numbers to 256)",
+       r"the even ids 258 and 512 raised")
+def _():
+    return _p12(lambda v, k, **kw: _cast12(v, k, **kw, exact_up_to_256=True))
+
+
+@wrong("1.2", "a count checked like an id: negative counts let through",
+       r"the count -3 passed in silence")
+def _():
+    return _p12(lambda v, k, **kw: _cast12(v, k, **kw, counts_may_be_negative=True))
+
+
+@wrong("1.2", "the declared rtol ignored: always bfloat16's epsilon",
+       r"0\.1 as real within rtol 1e-4 passed in silence")
+def _():
+    return _p12(lambda v, k, **kw: _cast12(v, k, **kw, rtol_mode="ignored"))
+
+
+@wrong("1.2", "rtol read as a number of bfloat16 epsilons",
+       r"0\.1 as real within rtol 0\.01 raised")
+def _():
+    return _p12(lambda v, k, **kw: _cast12(v, k, **kw, rtol_mode="ulps"))
+
+
 # --- 1.3 · an int8 cast ---------------------------------------------------------------------
 
 
@@ -318,6 +402,31 @@ def _():
             raise ValueError("out of range")
         with np.errstate(invalid="ignore"):
             return q.astype(np.int8)
+
+    return _p13(quantize)
+
+
+@wrong("1.3", "range check off by one: |q| > 128 refused, so 128 wraps to -128",
+       r"12\.8 at scale 0\.1 is 128: one past the end: returned")
+def _():
+    def quantize(values, scale):
+        q = np.rint(np.asarray(values, np.float64) / scale)
+        if not np.all(np.isfinite(q)) or np.any(np.abs(q) > 128):
+            raise ValueError("out of range")
+        return q.astype(np.int8)
+
+    return _p13(quantize)
+
+
+@wrong("1.3", "range checked before rounding, on the truncated value",
+       r"12\.76 at scale 0\.1 rounds to 128: out of range: returned")
+def _():
+    def quantize(values, scale):
+        scaled = np.asarray(values, np.float64) / scale
+        t = np.trunc(scaled)
+        if not np.all(np.isfinite(t)) or np.any((t < -128) | (t > 127)):
+            raise ValueError("out of range")
+        return np.rint(scaled).astype(np.int8)
 
     return _p13(quantize)
 

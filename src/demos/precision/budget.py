@@ -24,16 +24,37 @@ def target_dtype(dtype: npt.DTypeLike) -> np.dtype:
     return target
 
 
-def as_numbers(values: npt.ArrayLike, name: str) -> np.ndarray:
+def as_numbers(values: npt.ArrayLike, name: str, exact_ints: bool = False) -> np.ndarray:
+    """``values`` as a numeric array; with ``exact_ints``, refuse a Python int it changed.
+
+    ``np.asarray`` reads ``[9007199254740993, 2.0]`` or ``[-1, 2**63 + 1]`` as float64,
+    rounding the int before any check could see it: its verdict would hang on its neighbours.
+    """
     try:
         x = np.asarray(values)
+        items = None if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
     except ValueError:
         raise ValueError(f"{name} must be rectangular, got a ragged sequence") from None
     if x.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {x.dtype}")
     if x.ndim == 0 or x.size == 0:
         raise ValueError(f"{name} must hold at least 1 value, got shape {x.shape}")
+    if exact_ints and items is not None and x.dtype.kind == "f":
+        _refuse_changed_ints(items, x, name)
     return x
+
+
+def _refuse_changed_ints(items: np.ndarray, x: np.ndarray, name: str) -> None:
+    for flat, v in enumerate(items.flat):
+        if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            read = x.flat[flat].item()
+            if not np.isfinite(read) or int(read) != int(v):
+                index = tuple(int(i) for i in np.unravel_index(flat, x.shape))
+                raise PrecisionError(
+                    f"{name}[{', '.join(map(str, index))}] = {int(v)!r} refused (inexact: "
+                    f"read as {read!r}, because its neighbours made the list {x.dtype}; "
+                    f"send whole numbers as ints only, or as an int64 array)",
+                    index=index, before=int(v), after=float(read), reason="inexact")
 
 
 def check_budget(x: np.ndarray, out: np.ndarray, field: Field, name: str) -> None:
@@ -43,7 +64,7 @@ def check_budget(x: np.ndarray, out: np.ndarray, field: Field, name: str) -> Non
     ``"id"`` and ``"count"`` must be finite whole numbers (counts >= 0) that the cast keeps
     exactly; a ``"timestamp"`` must stay finite with the dtype's spacing at its magnitude at
     most ``field.resolution``; a ``"real"`` value may move by ``atol + rtol * |value|``
-    (underflow to zero is a move of the whole value) and a finite one must stay finite.
+    (underflow to zero is a move of the whole value), must be finite and must stay finite.
     """
     info = np.finfo(out.dtype)
     wide = x.astype(np.float64)
@@ -59,6 +80,8 @@ def check_budget(x: np.ndarray, out: np.ndarray, field: Field, name: str) -> Non
         over = finite & (error > allowed)
         score = np.where(over, error / np.maximum(allowed, 1e-300), 0.0)
         reasons[over] = np.where(back[over] == 0.0, "underflow", "rounding")
+        reasons[~finite] = "not finite"  # nan or inf is no feature value: refused, named
+        score = np.where(finite, score, 1.0)
     else:
         whole = _whole(x, wide)
         with np.errstate(invalid="ignore"):  # the spacing of inf is nan: overflow, below

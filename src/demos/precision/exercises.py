@@ -149,6 +149,11 @@ def check_1(running_mean_class: type) -> Verdict:
                 return exercises.failed("1.1",
                                         f"count is {count} after {added} values were added")
             varying.append(error)
+        big = running_mean_class()  # 2**24 + 1: a count kept in float32 stops at 2**24
+        big.add(np.broadcast_to(np.float32(0.0), (2**24 + 1,)))
+        if int(big.count) != 2**24 + 1 or big.count != 2**24 + 1:
+            return exercises.failed("1.1", f"count is {big.count!r} after {2**24 + 1} values "
+                                           "were added in one batch: keep the count exact")
         rtol = scenario.ACCUMULATE_RTOL
         over = [e for e in [*errors, *varying] if not e <= rtol]
         shown = ", ".join(f"{e:.2g}" for e in errors)
@@ -188,6 +193,14 @@ BFLOAT16_CASES: tuple[tuple[str, list[float], dict[str, Any], bool], ...] = (
     ("Unix seconds at 1 second", [1.7e9], {"kind": "timestamp", "resolution": 1.0}, False),
     ("1e-40 as real, a subnormal that loses bits", [1.0, 1e-40], {"kind": "real"}, False),
     ("1e-46 as real, which becomes 0", [1.0, 1e-46], {"kind": "real"}, False),
+    ("Unix seconds of 2023 at 1 second", [1702887424.0],
+     {"kind": "timestamp", "resolution": 1.0}, False),
+    ("300.5 at a resolution of 2 (bfloat16's spacing there)", [300.5],
+     {"kind": "timestamp", "resolution": 2.0}, True),
+    ("the even ids 258 and 512", [258.0, 512.0], {"kind": "id"}, True),
+    ("the count -3", [-3.0], {"kind": "count"}, False),
+    ("0.1 as real within rtol 1e-4", [0.1], {"kind": "real", "rtol": 1e-4}, False),
+    ("0.1 as real within rtol 0.01", [0.1], {"kind": "real", "rtol": 0.01}, True),
 )
 
 
@@ -236,6 +249,8 @@ INT8_CASES: tuple[tuple[str, list[float], float, list[int] | None], ...] = (
     ("20.0 at scale 0.1 is 200: out of range", [1.0, 20.0], 0.1, None),
     ("-13.0 at scale 0.1 is -130: out of range", [-13.0], 0.1, None),
     ("nan has no int8", [1.0, math.nan], 0.1, None),
+    ("12.8 at scale 0.1 is 128: one past the end", [12.8], 0.1, None),
+    ("12.76 at scale 0.1 rounds to 128: out of range", [12.76], 0.1, None),
 )
 
 
@@ -262,6 +277,7 @@ def check_3(quantize: Callable[[Any, float], Any]) -> Verdict:
         summary = f"{right} of {len(INT8_CASES)} cases right"
         if wrong:
             return exercises.failed("1.3", f"{summary}; {'; '.join(wrong[:2])}")
-        return exercises.passed("1.3", f"{summary}: rounded to nearest, 3 refused")
+        refused = sum(case[-1] is None for case in INT8_CASES)
+        return exercises.passed("1.3", f"{summary}: rounded to nearest, {refused} refused")
 
     return exercises.check("1.3", attempt)

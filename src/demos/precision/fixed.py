@@ -53,7 +53,7 @@ def to_model_input(
     """
     field = Field(kind, resolution=resolution, rtol=rtol, atol=atol)  # the declaration, checked
     target = target_dtype(dtype)
-    x = as_numbers(values, name)
+    x = as_numbers(values, name, exact_ints=field.kind in ("id", "count"))  # FIX: as sent
     with np.errstate(over="ignore", under="ignore"):  # FIX: we check, so no stray warning
         out = x.astype(target)
     check_budget(x, out, field, name)  # FIX: the declared budget, checked; never silent
@@ -127,6 +127,6 @@ def quantize_int8(model: bytes) -> bytes:
     """An ONNX model with int8 MatMul weights (``quantize_dynamic``), as bytes.
 
     Activations are quantized to uint8 at run time, per call, from their own range. Gate
-    the result on a declared budget before serving it (``budget.check_embeddings``).
+    the result on a declared budget before serving it (``drift.check_embeddings``).
     """
     return quantize_bytes(model, per_channel=True)  # FIX: one scale per output channel

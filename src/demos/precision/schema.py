@@ -13,7 +13,8 @@ Kinds:
 * ``"timestamp"``: a time in some unit (seconds, milliseconds). The dtype's spacing at each
   value's magnitude must not exceed the declared ``resolution`` (in the same unit).
 * ``"real"``: a real-valued feature. Each value may move by ``atol + rtol * |value|``;
-  ``rtol`` defaults to the dtype's machine epsilon, so ordinary rounding passes.
+  ``rtol`` defaults to the dtype's machine epsilon, so ordinary rounding passes. NaN and
+  infinity are refused: no feature value, and a model fed one returns NaN silently.
 """
 
 from __future__ import annotations
