@@ -379,13 +379,30 @@ _SECTIONS = r"""
 
 
 def _dialog(page, dialog_id: str) -> dict:
+    """The dialog's state, and the links a reader can reach in it: each one scrolled into
+    view inside the dialog (only boxes a reader can scroll may move), then hit-tested at its
+    centre (a link clipped by the dialog, or covered by anything, is not the element there)."""
     return page.evaluate(
         """id => { const d = document.getElementById(id);
                    const r = d.getBoundingClientRect();
-                   const seen = a => { const b = a.getBoundingClientRect();
-                     return a.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})
-                       && b.width > 0 && b.height > 0 && b.left >= 0
-                       && b.right <= window.innerWidth + 1; };
+                   const seen = a => {
+                     if (!a.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}))
+                       return false;
+                     a.scrollIntoView({block: "center", inline: "nearest"});
+                     // Only a box a reader can scroll (overflow auto/scroll) may have moved:
+                     // overflow:hidden is scrollable from script, never by a finger.
+                     for (let e = a.parentElement; e; e = e.parentElement) {
+                       const s = getComputedStyle(e);
+                       if ((e.scrollTop > 0 && !/auto|scroll/.test(s.overflowY))
+                           || (e.scrollLeft > 0 && !/auto|scroll/.test(s.overflowX)))
+                         return false;
+                     }
+                     const b = a.getBoundingClientRect();
+                     if (!(b.width > 0 && b.height > 0 && b.left >= 0
+                           && b.right <= window.innerWidth + 1)) return false;
+                     const hit = document.elementFromPoint(b.left + b.width / 2,
+                                                           b.top + b.height / 2);
+                     return !!hit && (hit === a || a.contains(hit)); };
                    return {open: d.open, text: d.innerText, left: r.left, width: r.width,
                            links: [...d.querySelectorAll('a')].filter(seen).map(a => a.href)}; }""",
         dialog_id,
