@@ -25,6 +25,8 @@ import functools
 import http.server
 import os
 import re
+import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -537,6 +539,67 @@ def test_the_compat_page_renders_its_tables_as_tables_not_markdown_source(
         "an observation lost its *")
 
 
+#: Smallest type on the printed cheat sheet (its row labels are 5.5 pt; see _static/demos.css).
+MIN_PRINT_PT = 5.5
+#: Smallest type of the cheat sheet on screen (its code is the smallest: 0.8 x 16 px).
+MIN_SCREEN_PT = 9
+#: WCAG AA contrast for normal text.
+MIN_CONTRAST = 4.5
+
+# Every Symptom/Detect/Fix cell of the cheat sheet as the reader gets it in the current media:
+# its text, whether it is rendered (not display:none, hidden or transparent by opacity), the
+# smallest font size and the lowest text/background contrast of the text in it.
+_CHEAT_CELLS = r"""
+() => {
+  const rgba = css => { const p = css.match(/[\d.]+/g).map(Number);
+                        return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const lum = ([r, g, b]) => { const f = c => { c /= 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const over = (top, under) => top.slice(0, 3).map((c, i) => c * top[3] + under[i] * (1 - top[3]));
+  const background = el => {  // the opaque colour behind el, white paper underneath all
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) layers.push(rgba(getComputedStyle(e).backgroundColor));
+    return layers.reverse().reduce((under, top) => over(top, under), [255, 255, 255]);
+  };
+  const opacity = el => { let o = 1;
+    for (let e = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
+    return o; };
+  const cells = [];
+  for (const row of document.querySelectorAll("table.demos-cheat tr")) {
+    const label = row.cells[0] && row.cells[0].innerText.trim();
+    if (!["Symptom", "Detect", "Fix"].includes(label)) continue;
+    const td = row.cells[row.cells.length - 1];
+    let minPt = Infinity, minContrast = Infinity;
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (!n.textContent.trim()) continue;
+      const el = n.parentElement, style = getComputedStyle(el);
+      minPt = Math.min(minPt, parseFloat(style.fontSize) * 0.75);
+      const ink = rgba(style.color), bg = background(el);
+      const fg = over([ink[0], ink[1], ink[2], ink[3] * opacity(el)], bg);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      minContrast = Math.min(minContrast, (hi + 0.05) / (lo + 0.05));
+    }
+    const r = td.getBoundingClientRect();
+    cells.push({label, text: td.textContent.trim(), shown: td.innerText.trim(),
+                rendered: td.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})
+                          && r.width > 0 && r.height > 0,
+                minPt, minContrast});
+  }
+  return cells;
+}
+"""
+
+
+def _unreadable_cheat_cells(cells: list[dict], min_pt: float) -> list[tuple]:
+    """Cells a reader cannot read: not rendered, empty, too small, or too faint."""
+    return [(c["label"], c["text"][:40], round(c["minPt"], 1), round(c["minContrast"], 2))
+            for c in cells
+            if not c["rendered"] or not c["shown"] or c["minPt"] < min_pt
+            or c["minContrast"] < MIN_CONTRAST]
+
+
 def test_the_cheat_sheet_shows_each_pitfall_as_a_table_to_scan(visits, site_browser, site_url):
     """Each block of book/cheatsheet.md is a table: Symptom, Detect, Fix, then its chapter's
     link (demos.plotting.sphinx_site.CheatSheetTables); no block is left as paragraphs."""
@@ -551,8 +614,13 @@ def test_the_cheat_sheet_shows_each_pitfall_as_a_table_to_scan(visits, site_brow
             link: (s.querySelector('table.demos-cheat tr:last-child a') || {}).href || '',
             loose: [...s.querySelectorAll(':scope > p')].map(p => p.innerText.slice(0, 30)),
           }))""")
+        cells = page.evaluate(_CHEAT_CELLS)
     finally:
         context.close()
+    assert len(cells) == 3 * len(blocks), f"{len(cells)} cells for {len(blocks)} blocks"
+    unreadable = _unreadable_cheat_cells(cells, MIN_SCREEN_PT)
+    assert unreadable == [], (
+        f"cells not shown, under {MIN_SCREEN_PT} pt or under {MIN_CONTRAST}:1: {unreadable}")
     phone = Visit(status=0)
     context, page = open_page(site_browser, f"{site_url}/book/cheatsheet.html", phone,
                               viewport=PHONE)
@@ -579,7 +647,9 @@ def test_the_cheat_sheet_prints_on_one_page(site_browser, site_url, paper):
     try:
         headings = page.evaluate(
             "[...document.querySelectorAll('section#cheat-sheet h2')].map(h => h.innerText)")
+        on_screen = page.evaluate(_CHEAT_CELLS)
         page.emulate_media(media="print")
+        on_paper = page.evaluate(_CHEAT_CELLS)
         hidden = page.evaluate(
             "[...document.querySelectorAll('section#cheat-sheet h2')]"
             ".filter(h => h.getBoundingClientRect().height === 0).length")
@@ -594,6 +664,20 @@ def test_the_cheat_sheet_prints_on_one_page(site_browser, site_url, paper):
     assert pages == 1, f"the cheat sheet prints on {pages} {paper} pages"
     assert len(headings) >= 6 and hidden == 0
     assert spilled == [], f"labels that overflow their column on paper: {spilled}"
+    # Every Symptom/Detect/Fix cell is printed, readable: big enough, dark enough.
+    assert len(on_screen) >= 3 * len(headings) and len(on_paper) == len(on_screen)
+    unreadable = _unreadable_cheat_cells(on_paper, MIN_PRINT_PT)
+    assert unreadable == [], (
+        f"cells not printed, under {MIN_PRINT_PT} pt or under {MIN_CONTRAST}:1: {unreadable}")
+    # And their text is in the PDF itself (poppler's pdftotext, when installed).
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                              check=True, timeout=60).stdout.decode()
+        # pdftotext joins a word hyphenated at a line's end, dropping its hyphen.
+        squeeze = functools.partial(re.sub, r"[\s\-\u00ad\u2010]+", "")
+        absent = [(c["label"], c["text"][:40]) for c in on_screen
+                  if squeeze(c["text"]) not in squeeze(text)]
+        assert absent == [], f"cells whose text is not in the printed PDF: {absent}"
 
 
 #: Pages already laid out by #24 item 3's rule (tools/screens.py): under screens.MAX_SCREENS
