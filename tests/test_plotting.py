@@ -213,3 +213,25 @@ def test_a_png_records_its_smallest_text_in_pixels(tmp_path):
     fig.savefig(tmp_path / "half.png", dpi=plotting.DPI / 2)
     assert png_min_text_px(tmp_path / "half.png") == pytest.approx(5 * plotting.DPI / 144,
                                                                    abs=0.01)
+
+
+def test_alt_text_reads_grouped_bars_per_series_and_plain_horizontal_bars_as_bars():
+    from demos.plotting.alt import describe
+
+    fig, ax = plt.subplots()
+    fig.suptitle("Grouped")
+    ax.bar([0, 1], [1, 2], width=0.4, label="broken")
+    ax.bar([0.4, 1.4], [3, 4], width=0.4, label="fixed")
+    ax.set_xticks([0.2, 1.2], ["a", "b"])
+    ax.set_ylabel("ms")
+    said = "Figure: Grouped. Grouped bars of ms: broken: a 1, b 2; fixed: a 3, b 4."
+    assert describe(fig) == said
+    fig, ax = plt.subplots()
+    fig.suptitle("Long warm-\nup")  # a title fit_titles wrapped at its hyphen
+    ax.barh(["x", "y"], [3, 5])
+    ax.set_xlabel("ms")
+    assert describe(fig) == "Figure: Long warm-up. Bars of ms: x 3, y 5."  # not a timeline
+    fig, _ = plotting.timeline([("thread 0", 0, 20, "call"), ("thread 1", 1, 21, "call")],
+                               title="T")
+    assert "A timeline of 2 spans on 2 rows (thread 0, thread 1)" in describe(fig)
+    plt.close("all")

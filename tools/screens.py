@@ -5,12 +5,14 @@ A "screen" is one 1280x800 viewport. For each page it reports
 
 * ``screens``: the page's height in screens (``scrollHeight / 800``);
 * ``longest_run``: the longest stretch of the article, in screens, in which no figure
-  (``img``), diff block (a ``.demos-code`` box with added or removed lines, or a ``diff``
-  code block) or table is visible -- the start and end of the article count as edges;
+  (an ``img`` that loaded, shown at least MIN_FIGURE_PX tall), diff block (a ``.demos-code``
+  box with added or removed lines, or a ``diff`` code block) or table (two rows or more, at
+  least MIN_TABLE_PX tall) is visible -- the start and end of the article count as edges;
 * ``where``: the first words of the text just before that stretch, to find it.
 
 Only what is visible counts: a figure in a closed toggle neither adds to the height nor
-breaks a run. The limits are the book's layout rule: a page under 20 screens, no run over 3.
+breaks a run. The limits are the book's layout rule: a page under 20 screens, no run over 3,
+compared with the unrounded measurement.
 
     python tools/screens.py                        # _build/html, the chapters' pages
     python tools/screens.py --site ../x/_build/html --all --json
@@ -41,6 +43,12 @@ ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 1280, "height": 800}
 MAX_SCREENS = 20.0
 MAX_RUN = 3.0
+#: What counts as breaking a run of text: a loaded image shown at least this tall (a broken
+#: image or an icon does not), a table of two rows or more at least this tall, a diff block
+#: at least a line high.
+MIN_FIGURE_PX = 120
+MIN_TABLE_PX = 40
+MIN_LINE_PX = 12
 LAUNCH_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -48,7 +56,7 @@ LAUNCH_ARGS = [
 
 # Page height and the vertical extents (document coordinates) of what breaks a run of text.
 _MEASURE = r"""
-async () => {
+async ([MIN_FIGURE_PX, MIN_TABLE_PX, MIN_LINE_PX]) => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
   }
@@ -59,13 +67,19 @@ async () => {
   const y = window.scrollY;
   const box = e => { const r = e.getBoundingClientRect();
                      return {top: r.top + y, bottom: r.bottom + y, h: r.height, w: r.width}; };
+  // A figure is an image that loaded and is shown big enough to read; a table has a header
+  // and a row (or two rows) and a real height; a diff block is at least a line high.
   const breakers = [
-    ...article.querySelectorAll("img"),
+    ...[...article.querySelectorAll("img")]
+        .filter(i => i.complete && i.naturalWidth > 0)
+        .map(box).filter(b => b.h >= MIN_FIGURE_PX),
     ...[...article.querySelectorAll(".demos-code")]
-        .filter(d => d.querySelector(".demos-add, .demos-del")),
-    ...article.querySelectorAll("div.highlight-diff"),
-    ...article.querySelectorAll("table"),
-  ].map(box).filter(b => b.h > 0 && b.w > 0);
+        .filter(d => d.querySelector(".demos-add, .demos-del"))
+        .map(box).filter(b => b.h >= MIN_LINE_PX),
+    ...[...article.querySelectorAll("div.highlight-diff")].map(box).filter(b => b.h >= MIN_LINE_PX),
+    ...[...article.querySelectorAll("table")].filter(t => t.rows.length >= 2)
+        .map(box).filter(b => b.h >= MIN_TABLE_PX),
+  ].filter(b => b.w > 0);
   // What a reader reads just before each point: to name where a long run starts.
   const blocks = [...article.querySelectorAll("p, h1, h2, h3, li, pre")]
       .map(e => ({...box(e), text: e.innerText.trim().slice(0, 60)}))
@@ -91,10 +105,10 @@ class Screens:
         """What breaks the layout rule, in words (empty when the page keeps it)."""
         problems = []
         if self.screens > max_screens:
-            problems.append(f"{self.page} is {self.screens:.1f} screens long "
+            problems.append(f"{self.page} is {self.screens:.2f} screens long "
                             f"(limit {max_screens:g})")
         if self.longest_run > max_run:
-            problems.append(f"{self.page} has {self.longest_run:.1f} screens without a figure, "
+            problems.append(f"{self.page} has {self.longest_run:.2f} screens without a figure, "
                             f"diff or table (limit {max_run:g}), after {self.where!r}")
         return problems
 
@@ -134,11 +148,12 @@ def longest_run(seen: dict[str, Any]) -> tuple[float, str]:
 def measure(page: Any, url: str, name: str) -> Screens:
     """Load ``url`` in a Playwright page of VIEWPORT size and measure it."""
     page.goto(url, wait_until="networkidle")
-    seen = page.evaluate(_MEASURE)
+    seen = page.evaluate(_MEASURE, [MIN_FIGURE_PX, MIN_TABLE_PX, MIN_LINE_PX])
     run, where = longest_run(seen)
     height = VIEWPORT["height"]
-    return Screens(page=name, screens=round(seen["height"] / height, 1),
-                   longest_run=round(run / height, 1), where=where,
+    # Not rounded: the limits are compared with what was measured (3.049 is over 3).
+    return Screens(page=name, screens=seen["height"] / height,
+                   longest_run=run / height, where=where,
                    figures_tables_diffs=len(seen["breakers"]))
 
 
@@ -219,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             results = measure_site(browser, base_url, pages)
         finally:
             browser.close()
-    print(json.dumps([asdict(r) for r in results], indent=2) if args.json else _table(results))
+    print(json.dumps([asdict(r) for r in results], indent=2) if args.json
+          else _table(results))
     problems = [p for r in results for p in r.over()]
     if args.check and problems:
         print("\n".join(problems), file=sys.stderr)

@@ -3,8 +3,10 @@
 For each page of the toc (and the redirect page ``index``) it saves, under ``--out``:
 
 * ``<page>-1280.png``: the whole page at 1280 px wide;
-* ``<page>-390.png``: the whole page at 390 px wide (a phone, device scale 1);
-* ``<page>-<width>-top.png``: the first screen (1280x800, 390x844), to read at full size.
+* ``<page>-390.png``: the whole page at 390 px wide (a phone), both at device scale
+  ``--scale`` (1 unless given);
+* ``<page>-<width>-top.png``: the first screen (1280x800, 390x844), always at device
+  scale 1, to read at full size whatever ``--scale`` is.
 
     python tools/shots.py --site _build/html --out _shots
     python tools/shots.py --scale 0.4      # small enough to open a whole chapter at once
@@ -18,12 +20,24 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from screens import LAUNCH_ARGS, ROOT, serve, toc_pages
 
 WIDTHS = {"1280": {"width": 1280, "height": 800}, "390": {"width": 390, "height": 844}}
 #: Chromium cannot capture taller images (in image pixels); longer pages are cut there.
 MAX_HEIGHT_PX = 16000
+
+
+def _first_screen(browser: Any, url: str, viewport: dict[str, int], path: str) -> None:
+    """The first screen at device scale 1: one CSS px is one image pixel, as on a screen."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=1)
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="networkidle")
+        page.screenshot(path=path)
+    finally:
+        context.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
                         shown = min(height, int(MAX_HEIGHT_PX / args.scale))
                         clip = {"x": 0, "y": 0, "width": viewport["width"], "height": shown}
                         page.screenshot(path=f"{stem}-{label}.png", clip=clip, full_page=True)
-                        page.screenshot(path=f"{stem}-{label}-top.png")
                         cut = f" (cut at {shown} px)" if height > shown else ""
                         print(f"{name} at {label} px: {height} px tall{cut}")
                     finally:
                         context.close()
+                    _first_screen(browser, f"{base_url}/{name}.html", viewport,
+                                  f"{stem}-{label}-top.png")
         finally:
             browser.close()
     return 0

@@ -46,16 +46,42 @@ def _num(value: float) -> str:
     return f"{value:.3g}"
 
 
+def _ticks(axis: Any) -> list[str]:
+    """An axis's tick labels as they will be drawn (before a draw, Text objects are empty)."""
+    return [str(t) for t in axis.get_major_formatter().format_ticks(axis.get_majorticklocs())]
+
+
 def _bars(ax: Any) -> str:
-    """Vertical bars: each bar's label and height, as a reader would read them off."""
-    labels = [t.get_text() for t in ax.get_xticklabels()]
-    heights = [p.get_height() for c in ax.containers if isinstance(c, BarContainer)
-               for p in c.patches if p.get_width() > 0]
+    """Vertical bars: each bar's label and height, as a reader would read them off; grouped
+    bars (one container per series) group by group, each series' bars in turn."""
+    labels = _ticks(ax.xaxis)
+    series = [c for c in ax.containers if isinstance(c, BarContainer)]
+    what = ax.get_ylabel() or "value"
+    if len(series) > 1:  # grouped: each series' label, then its bars' labels and heights
+        said = []
+        for c in series:
+            heights = [p.get_height() for p in c.patches]
+            if len(heights) != len(labels):
+                return ""
+            pairs = ", ".join(f"{lab} {_num(h)}" for lab, h in zip(labels, heights, strict=True))
+            said.append(f"{c.get_label().lstrip('_') or 'series'}: {pairs}")
+        return f"Grouped bars of {what}: {'; '.join(said[:6])}."
+    heights = [p.get_height() for c in series for p in c.patches if p.get_width() > 0]
     if not heights or len(labels) != len(heights):
         return ""
     pairs = [f"{lab} {_num(h)}" for lab, h in zip(labels, heights, strict=True)][:8]
-    what = ax.get_ylabel() or "value"
     return f"Bars of {what}: {', '.join(pairs)}."
+
+
+def _hbars(ax: Any) -> str:
+    """Horizontal bars that are not a timeline: each bar's row label and length."""
+    labels = _ticks(ax.yaxis)
+    widths = [p.get_width() for c in ax.containers if isinstance(c, BarContainer)
+              for p in c.patches]
+    if not widths or len(labels) != len(widths):
+        return ""
+    pairs = [f"{lab} {_num(w)}" for lab, w in zip(labels, widths, strict=True)][:8]
+    return f"Bars of {ax.get_xlabel() or 'value'}: {', '.join(pairs)}."
 
 
 def _lines(ax: Any) -> str:
@@ -114,9 +140,11 @@ def _what_it_shows(ax: Any) -> str:
     if ax.images:
         return _heatmap(ax)
     bars = [p for c in ax.containers if isinstance(c, BarContainer) for p in c.patches]
+    if bars and getattr(ax, "_demos_timeline", False):  # drawn by charts.timeline
+        return _timeline(ax)
     if bars and all(getattr(c, "orientation", "vertical") == "horizontal"
                     for c in ax.containers if isinstance(c, BarContainer)):
-        return _timeline(ax)
+        return _hbars(ax)
     if bars:
         return _bars(ax)
     if any(not ln.get_label().startswith("_") for ln in ax.get_lines()):
@@ -150,7 +178,8 @@ def describe(fig: Figure) -> str:
             title, name = name, ""
         panels.append(f"{name}: {shown}" if name and shown else name or shown)
     text = f"Figure: {(title or 'untitled').rstrip('.')}. " + " ".join(p for p in panels if p)
-    return " ".join(text.replace("\n", " ").split())
+    # A title wrapped at a hyphen ("warm-\nup") reads as the word it was.
+    return " ".join(text.replace("-\n", "-").replace("\n", " ").split())
 
 
 _print_png = FigureCanvasAgg.print_png

@@ -140,4 +140,5 @@ def timeline(
     for kind in kinds:
         ax.barh(0, 0, color=shade[kind], label=kind)  # legend entries, zero width
     legend(ax)
+    ax._demos_timeline = True  # type: ignore[attr-defined]  # alt.describe: a timeline
     return fig, ax
