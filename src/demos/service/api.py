@@ -75,6 +75,9 @@ def parse(raw: bytes, settings: Settings) -> EmbeddingRequest:
     except json.JSONDecodeError as error:
         raise _bad("body", "a JSON object", f"invalid JSON ({error.msg} at character "
                    f"{error.pos})") from None
+    except RecursionError:  # a body nested deeper than the parser's stack: not a 500
+        raise _bad("body", "a JSON object", "JSON nested deeper than the parser "
+                   "allows") from None
     if not isinstance(body, dict):
         raise _bad("body", "a JSON object", _shown(body))
     texts = _texts(body, settings)
@@ -121,6 +124,11 @@ def _texts(body: dict[str, Any], settings: Settings) -> list[str]:
         if len(text) > settings.max_chars:
             raise _bad(where, f"at most {settings.max_chars} characters",
                        f"{len(text)} characters", 413, "input_too_long")
+        try:  # JSON's "\ud800" escape parses to a lone surrogate; the tokenizer raises on it
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise _bad(where, "valid Unicode text",
+                       f"a lone surrogate at character {error.start}") from None
     return texts
 
 

@@ -33,10 +33,19 @@ FIX_LIVE = ("derive readiness from what serving needs: the model loaded, the bat
             "the last inference not failed, not draining; answer 503 with the reason otherwise")
 
 
-async def find_ready_path(ctx: Context, preferred: str) -> str | None:
-    """The first of ``preferred`` and the usual paths that exists (not 404/405)."""
+async def find_ready_path(ctx: Context, preferred: str, *, starting: bool = False,
+                          ) -> str | None:
+    """The first of ``preferred`` and the usual paths that exists (not 404/405).
+
+    ``starting``: the service is still coming up, so a path that got no answer (nothing
+    listens yet, or the server has not accepted yet) is not known to be missing: None, to be
+    asked again, rather than a later path (``/healthz``, which is liveness, not readiness)
+    chosen because the server began answering between two attempts.
+    """
     for path in dict.fromkeys((preferred, *CANDIDATE_PATHS)):
         outcome = await ctx.client.send("GET", path, timeout_s=ctx.bound(3.0))
+        if outcome.status is None and starting:
+            return None
         if outcome.status is not None and outcome.status not in (404, 405):
             return path
     return None
@@ -60,7 +69,7 @@ async def watch_startup(ctx: Context, preferred: str, limit_s: float) -> list[Fi
         if ctx.started.exited is not None:
             break
         if ctx.ready_path is None:
-            ctx.ready_path = await find_ready_path(ctx, preferred)
+            ctx.ready_path = await find_ready_path(ctx, preferred, starting=True)
         if ctx.client.api == "openai" and not ctx.client.model:
             await learn_model(ctx)
         sent = ctx.started.since_start()
