@@ -625,11 +625,34 @@ def test_the_gap_to_offline_splits_into_schedule_and_overhead_whose_product_is_t
     from demos.batching.gap import gap
     from demos.models import tiny_encoder
 
-    result = gap(tiny_encoder(seed=0), clients=8, per_client=2, max_batch=4, rounds=1)
-    r = result["ratios"]
-    assert r["schedule"] * r["overhead"] == pytest.approx(r["batcher_vs_offline"], rel=0.01)
+    result = gap(tiny_encoder(seed=0), clients=8, per_client=2, max_batch=4, rounds=2)
+    r, spread = result["ratios"], result["spread"]
+    assert r["schedule"] * r["overhead"] == pytest.approx(r["batcher_vs_offline"], rel=0.003)
+    for name, (low, high) in spread.items():
+        assert low <= r[name] <= high, name
     assert result["requests"] == 16 and min(result["calls"].values()) >= 16 // 4
     assert result["padded_per_useful"]["offline"] >= 1.0
     json.dumps(result)
     with pytest.raises(ValueError, match=r"^rounds must be an int >= 1, got 0$"):
         gap(tiny_encoder(seed=0), rounds=0)
+
+
+def _split(whole, schedule, overhead):
+    from math import sqrt
+    return {"ratios": {"batcher_vs_offline": sqrt(whole[0] * whole[1])},
+            "spread": {"batcher_vs_offline": whole, "schedule": schedule, "overhead": overhead}}
+
+
+def test_the_gap_verdict_names_a_larger_share_only_when_the_rounds_agree():
+    from demos.batching.gap import verdict
+
+    assert verdict(_split([1.0, 1.2], [0.9, 1.1], [1.0, 1.2])).startswith("No gap in this run")
+    assert verdict(_split([0.8, 1.1], [0.7, 0.8], [0.9, 1.0])).startswith(
+        "Cannot tell whether there is a gap")
+    assert verdict(_split([0.6, 0.8], [0.6, 0.7], [0.9, 1.0])).endswith(
+        "the larger share: the calls it makes (every round's schedule ratio below every "
+        "overhead one).")
+    assert verdict(_split([0.6, 0.8], [0.95, 1.0], [0.6, 0.9])).endswith(
+        "the larger share: what surrounds them (every round's overhead ratio below every "
+        "schedule one).")
+    assert "cannot be told" in verdict(_split([0.6, 0.8], [0.7, 0.9], [0.8, 1.0]))

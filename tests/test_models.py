@@ -316,7 +316,29 @@ def test_the_cli_refuses_a_peer_for_anything_but_the_encoder(capsys) -> None:
 
     assert main(["bench", "batching", "--peer", "fastembed"]) == EXIT_USAGE
     assert capsys.readouterr().err == (
-        "error: --peer applies to the encoder only, got target 'batching'\n")
+        "error: --peer and --spinning apply to the encoder only, got target 'batching'\n")
+    assert main(["bench", "batching", "--spinning"]) == EXIT_USAGE
+    assert "apply to the encoder only" in capsys.readouterr().err
+    assert main(["bench", "encoder", "--peer", "fastembed", "--spinning"]) == EXIT_USAGE
+    assert capsys.readouterr().err == (
+        "error: --peer and --spinning are separate benches: pass one of them\n")
+
+
+def test_bench_spinning_times_session_run_both_ways_for_each_number_of_callers(
+        encoder: Encoder) -> None:
+    from demos.models.spinning import bench_spinning
+
+    result = bench_spinning((1, 2), rounds=2, encoder=encoder,
+                            texts=["A man is eating food.", "It is raining.", "ok"])
+    assert set(result["ratios"]) == set(result["ratio_range"]) == {"1", "2"}
+    for n, (low, high) in result["ratio_range"].items():
+        assert 0 < low <= result["ratios"][n] <= high
+    assert result["calls"] == 3 and result["rounds"] == 2
+    json.dumps(result)
+    with pytest.raises(ValueError, match=r"^callers must be a non-empty list of ints >= 1"):
+        bench_spinning([0], encoder=encoder)
+    with pytest.raises(ValueError, match=r"^rounds must be an int >= 1, got 0$"):
+        bench_spinning(rounds=0, encoder=encoder)
 
 
 def test_fastembed_truncates_where_the_folder_says_and_only_256_matches_the_reference(

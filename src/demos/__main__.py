@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("target")
     bench.add_argument("--peer", choices=["fastembed"],
                        help="encoder only: race this library on the same graph (ratios)")
+    bench.add_argument("--spinning", action="store_true",
+                       help="encoder only: session.run, allow_spinning off vs on, 1/4/8 callers")
     bench.set_defaults(command=_bench)
 
     embed = commands.add_parser("embed", help="pairwise cosine similarity of texts")
@@ -143,10 +145,15 @@ def _bench(args: argparse.Namespace) -> int:
     if args.target == "encoder":
         from demos.models import bench as bench_encoder
         from demos.models.bench import bench_peer
+        from demos.models.spinning import bench_spinning
 
-        result: Any = bench_peer(args.peer) if args.peer else bench_encoder()
-    elif args.peer:
-        raise ValueError(f"--peer applies to the encoder only, got target {args.target!r}")
+        if args.peer and args.spinning:
+            raise ValueError("--peer and --spinning are separate benches: pass one of them")
+        result: Any = (bench_peer(args.peer) if args.peer
+                       else bench_spinning() if args.spinning else bench_encoder())
+    elif args.peer or args.spinning:
+        raise ValueError("--peer and --spinning apply to the encoder only, "
+                         f"got target {args.target!r}")
     else:
         pitfall = catalogue.find(args.target)
         custom = getattr(pitfall.scenario, "bench", None)

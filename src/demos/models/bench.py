@@ -4,6 +4,7 @@
 ``python -m demos bench encoder --peer fastembed`` prints :func:`bench_peer`'s: our encoder
 and fastembed side by side on the same graph, as ratios of paired, interleaved rounds
 (a shared machine's noise hits both sides of a pair alike; absolute rates do not travel).
+``python -m demos bench encoder --spinning``: see :mod:`demos.models.spinning`.
 """
 
 from __future__ import annotations

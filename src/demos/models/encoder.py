@@ -74,15 +74,15 @@ def make_session(model: bytes, intra_op_threads: int | None = None, *,
       (``os.sched_getaffinity``), not onnxruntime's default of the machine's physical
       cores, which over-subscribes a container or CI runner limited to fewer.
     * ``session.intra_op.allow_spinning`` is off by default (``allow_spinning=False``), a
-      trade-off, measured on 2 shared cores with the real model (held-out texts, paired
-      rounds, ``session.run`` alone): with spinning on, the pool's threads busy-wait after
-      every operator for the next one. One caller gains when the machine has cores to
-      spare: batch 1 ran 1.32-1.40x faster (fastembed leaves spinning on, and that is its
-      lead at batch 1); on a loaded machine the same caller ran 0.60-0.98x as fast. Several
-      callers lose: 4 or 8 threads calling one session ran 0.43-0.96x as fast, the spinning
-      threads taking the cores from threads with real work. The book's encoder serves many
+      trade-off: with spinning on, the pool's threads busy-wait after every operator for
+      the next one instead of sleeping. A caller alone on cores nobody else wants saves
+      the wake-ups; callers that share the cores, with each other or with other
+      processes, lose the cycles the spinning threads burn. The book's encoder serves many
       threads (chapters 3 and 4) on small shared machines, so its threads sleep; a process
       that makes one call at a time on cores of its own can pass ``allow_spinning=True``.
+      Which way wins on a given machine and load is measured, not assumed:
+      ``python -m demos bench encoder --spinning`` times ``session.run`` alone both ways
+      for 1, 4 and 8 calling threads, in paired rounds (:mod:`demos.models.spinning`).
     * sequential execution (no inter-op pool): a BERT graph is a chain; nothing to overlap.
     * log level "error": the book shows its own diagnostics, not onnxruntime's warnings.
     """
