@@ -81,6 +81,24 @@ def _():
     return _p21(once)
 
 
+@wrong("2.1", "None as 'not loaded yet', checked twice under a lock: an init that returns "
+       "None runs on every call", r"returns None ran 3 times")
+def _():
+    def once(init):
+        lock, box = threading.Lock(), [None]
+
+        def get():
+            if box[0] is None:
+                with lock:
+                    if box[0] is None:
+                        box[0] = init()
+            return box[0]
+
+        return get
+
+    return _p21(once)
+
+
 # --- 2.2 · readiness ------------------------------------------------------------------------
 
 

@@ -68,9 +68,15 @@ def check_1(once: Callable[[Callable[[], Any]], Callable[[], Any]]) -> exercises
             return exercises.failed("2.1", (
                 f"after a failed init, get() must try again once and then keep the result: "
                 f"init ran {len(attempts)} times for 3 calls (2 is right)"))
+        nones: list[int] = []
+        get = once(lambda: nones.append(1))  # an init whose result is None
+        if [get(), get(), get()] != [None, None, None] or len(nones) != 1:
+            return exercises.failed("2.1", (
+                f"an init that returns None ran {len(nones)} times for 3 calls of get() "
+                "(1 is right): None is a result, not 'not loaded yet'; keep a separate flag"))
         return exercises.passed("2.1", (
             f"{m['threads']} threads ran init once per trial in {m['trials']} trials and got "
-            f"the same object; a failed init was retried once"))
+            f"the same object; a failed init was retried once; a None result was kept"))
 
     return exercises.check("2.1", attempt)
 
