@@ -307,6 +307,81 @@ def _():
     return _p23(Reloadable)
 
 
+def _unlocked_counts(make_counts, key):
+    """An answer that counts without a lock in ``make_counts()``, indexed by ``key(model)``."""
+
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._users = model, make_counts()
+
+        def predict(self, ids):
+            model = self._model
+            self._users[key(model)] += 1
+            try:
+                return model.predict(ids)
+            finally:
+                self._users[key(model)] -= 1
+                if self._users[key(model)] == 0 and model is not self._model:
+                    model.close()
+
+        def reload(self, new_model):
+            old, self._model = self._model, new_model
+            if self._users[key(old)] == 0:
+                old.close()
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "counts without a lock in a defaultdict(int)",
+       r"no lock held, so one update was lost")
+def _():
+    import collections
+
+    return _unlocked_counts(lambda: collections.defaultdict(int), id)
+
+
+@wrong("2.3", "counts without a lock in a Counter", r"no lock held, so one update was lost")
+def _():
+    import collections
+
+    return _unlocked_counts(collections.Counter, id)
+
+
+@wrong("2.3", "counts without a lock in a one-item list", r"no lock held, so one update was lost")
+def _():
+    return _unlocked_counts(lambda: [0], lambda model: 0)
+
+
+@wrong("2.3", "counts under the lock, but decides outside it whether to close: a reload "
+              "between the two closes the old model twice",
+       r"closed 2 times.*decide under the lock")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._users, self._lock = model, {}, threading.Lock()
+
+        def predict(self, ids):
+            with self._lock:
+                model = self._model
+                self._users[id(model)] = self._users.get(id(model), 0) + 1
+            try:
+                return model.predict(ids)
+            finally:
+                with self._lock:
+                    self._users[id(model)] -= 1
+                if self._users[id(model)] == 0 and model is not self._model:
+                    model.close()
+
+        def reload(self, new_model):
+            with self._lock:
+                old, self._model = self._model, new_model
+                idle = self._users.get(id(old), 0) == 0
+            if idle:
+                old.close()
+
+    return _p23(Reloadable)
+
+
 # --- 2.4 · workers that fit a memory budget ----------------------------------------------------
 
 
