@@ -154,6 +154,23 @@ def _():
     return _p22(readiness)
 
 
+@wrong("2.2", "(200, 'ok') where the task asks for (200, 'ready')",
+       r"ready: got text 'ok', expected 'ready'")
+def _():
+    from demos.publication import fixed
+
+    def readiness(holder):
+        try:
+            holder.get(timeout_s=0.001)
+        except fixed.ModelLoadError as error:
+            return 500, f"failed: {error.__cause__!r}"
+        except fixed.ModelNotReadyError:
+            return 503, "loading"
+        return 200, "ok"
+
+    return _p22(readiness)
+
+
 # --- 2.3 · hot reload -----------------------------------------------------------------------
 
 
@@ -443,5 +460,17 @@ def _():
         while base + (n + 1) * per < budget:
             n += 1
         return n
+
+    return _p24(fit)
+
+
+@wrong("2.4", "no floor at zero: a budget below the server's own part gives negative workers",
+       r"less than the server's own part: -\d+, expected 0")
+def _():
+    import math
+
+    def fit(steps, budget):
+        base, per = _line([s.total_pss_mib for s in steps])
+        return math.floor((budget - base) / per)
 
     return _p24(fit)
