@@ -81,6 +81,24 @@ def _():
     return _p21(once)
 
 
+@wrong("2.1", "None as 'not loaded yet', checked twice under a lock: an init that returns "
+       "None runs on every call", r"returns None ran 3 times")
+def _():
+    def once(init):
+        lock, box = threading.Lock(), [None]
+
+        def get():
+            if box[0] is None:
+                with lock:
+                    if box[0] is None:
+                        box[0] = init()
+            return box[0]
+
+        return get
+
+    return _p21(once)
+
+
 # --- 2.2 · readiness ------------------------------------------------------------------------
 
 
@@ -132,6 +150,23 @@ def _():
         except Exception as error:
             return 500, f"failed: {error!r} {error.__cause__!r}"
         return 200, "ready"
+
+    return _p22(readiness)
+
+
+@wrong("2.2", "(200, 'ok') where the task asks for (200, 'ready')",
+       r"ready: got text 'ok', expected 'ready'")
+def _():
+    from demos.publication import fixed
+
+    def readiness(holder):
+        try:
+            holder.get(timeout_s=0.001)
+        except fixed.ModelLoadError as error:
+            return 500, f"failed: {error.__cause__!r}"
+        except fixed.ModelNotReadyError:
+            return 503, "loading"
+        return 200, "ok"
 
     return _p22(readiness)
 
@@ -289,6 +324,81 @@ def _():
     return _p23(Reloadable)
 
 
+def _unlocked_counts(make_counts, key):
+    """An answer that counts without a lock in ``make_counts()``, indexed by ``key(model)``."""
+
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._users = model, make_counts()
+
+        def predict(self, ids):
+            model = self._model
+            self._users[key(model)] += 1
+            try:
+                return model.predict(ids)
+            finally:
+                self._users[key(model)] -= 1
+                if self._users[key(model)] == 0 and model is not self._model:
+                    model.close()
+
+        def reload(self, new_model):
+            old, self._model = self._model, new_model
+            if self._users[key(old)] == 0:
+                old.close()
+
+    return _p23(Reloadable)
+
+
+@wrong("2.3", "counts without a lock in a defaultdict(int)",
+       r"no lock held, so one update was lost")
+def _():
+    import collections
+
+    return _unlocked_counts(lambda: collections.defaultdict(int), id)
+
+
+@wrong("2.3", "counts without a lock in a Counter", r"no lock held, so one update was lost")
+def _():
+    import collections
+
+    return _unlocked_counts(collections.Counter, id)
+
+
+@wrong("2.3", "counts without a lock in a one-item list", r"no lock held, so one update was lost")
+def _():
+    return _unlocked_counts(lambda: [0], lambda model: 0)
+
+
+@wrong("2.3", "counts under the lock, but decides outside it whether to close: a reload "
+              "between the two closes the old model twice",
+       r"closed 2 times.*decide under the lock")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._users, self._lock = model, {}, threading.Lock()
+
+        def predict(self, ids):
+            with self._lock:
+                model = self._model
+                self._users[id(model)] = self._users.get(id(model), 0) + 1
+            try:
+                return model.predict(ids)
+            finally:
+                with self._lock:
+                    self._users[id(model)] -= 1
+                if self._users[id(model)] == 0 and model is not self._model:
+                    model.close()
+
+        def reload(self, new_model):
+            with self._lock:
+                old, self._model = self._model, new_model
+                idle = self._users.get(id(old), 0) == 0
+            if idle:
+                old.close()
+
+    return _p23(Reloadable)
+
+
 # --- 2.4 · workers that fit a memory budget ----------------------------------------------------
 
 
@@ -350,5 +460,17 @@ def _():
         while base + (n + 1) * per < budget:
             n += 1
         return n
+
+    return _p24(fit)
+
+
+@wrong("2.4", "no floor at zero: a budget below the server's own part gives negative workers",
+       r"less than the server's own part: -\d+, expected 0")
+def _():
+    import math
+
+    def fit(steps, budget):
+        base, per = _line([s.total_pss_mib for s in steps])
+        return math.floor((budget - base) / per)
 
     return _p24(fit)

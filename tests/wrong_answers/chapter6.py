@@ -63,6 +63,20 @@ def _():
     return _p61(encode_request)
 
 
+@wrong("6.1", "a lazy generator over the body made outside the lock, read inside it",
+       r"read its body while holding the lock")
+def _():
+    lock = threading.Lock()
+
+    def encode_request(tokenizer, texts, *, max_length, pad=True):
+        batch = (text.strip() for text in texts)  # iter() now, the texts read later
+        with lock:
+            _configure(tokenizer, max_length, pad)
+            return [e.ids for e in tokenizer.encode_batch(list(batch))]
+
+    return _p61(encode_request)
+
+
 @wrong("6.1", "one lock per thread (threading.local)", r"got another request's options")
 def _():
     local = threading.local()

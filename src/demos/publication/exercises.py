@@ -68,9 +68,15 @@ def check_1(once: Callable[[Callable[[], Any]], Callable[[], Any]]) -> exercises
             return exercises.failed("2.1", (
                 f"after a failed init, get() must try again once and then keep the result: "
                 f"init ran {len(attempts)} times for 3 calls (2 is right)"))
+        nones: list[int] = []
+        get = once(lambda: nones.append(1))  # an init whose result is None
+        if [get(), get(), get()] != [None, None, None] or len(nones) != 1:
+            return exercises.failed("2.1", (
+                f"an init that returns None ran {len(nones)} times for 3 calls of get() "
+                "(1 is right): None is a result, not 'not loaded yet'; keep a separate flag"))
         return exercises.passed("2.1", (
             f"{m['threads']} threads ran init once per trial in {m['trials']} trials and got "
-            f"the same object; a failed init was retried once"))
+            f"the same object; a failed init was retried once; a None result was kept"))
 
     return exercises.check("2.1", attempt)
 
@@ -155,6 +161,11 @@ def check_2(readiness: Callable[[Any], tuple[int, str]]) -> exercises.Verdict:
                  for state, code in want.items() if seen[state][0] != code]
         if wrong:
             return exercises.failed("2.2", "; ".join(wrong))
+        wrong = [f"{state}: got text {seen[state][1]!r}, expected {text!r}"
+                 for state, text in (("ready", "ready"), ("loading", "loading"))
+                 if seen[state][1] != text]
+        if wrong:
+            return exercises.failed("2.2", "; ".join(wrong))
         if "weights file is truncated" not in str(seen["failed"][1]):
             return exercises.failed("2.2", "the failed probe's text does not name the load error")
         return exercises.passed("2.2", "200 when ready, 503 while loading, 500 with the load "
@@ -205,6 +216,9 @@ CAPACITY_CASES = [
     ("fork after preload, 1000 MiB", _steps(
         "fork", (200.0, 143.0, 115.0), ((167.0,), (115.5, 115.5), (88.0, 88.0, 88.0)),
         ((7.0,), (5.0, 5.0), (5.0, 5.0, 5.0))), 1000.0, 106),
+    ("fork after preload, 300 MiB: less than the server's own part", _steps(
+        "fork", (200.0, 143.0, 115.0), ((167.0,), (115.5, 115.5), (88.0, 88.0, 88.0)),
+        ((7.0,), (5.0, 5.0), (5.0, 5.0, 5.0))), 300.0, 0),
     ("spawn, less than one worker", _steps("spawn", (11.0, 11.0, 11.0), (
         (330.0,), (330.0, 330.0), (330.0, 330.0, 330.0)), ((320.0,), (320.0, 320.0),
                                                           (320.0, 320.0, 320.0))), 300.0, 0),

@@ -8,13 +8,16 @@ own copy. :func:`worker_memory` measures the difference with the real model:
 1. a *server* in a fresh interpreter (its own process group, killed at the bound) loads the
    real encoder first (``fork``, the ``--preload`` layout) or not at all (``spawn``: each
    worker loads its own, as it must);
-2. it starts workers one at a time; each encodes a few texts through the app's model, says
-   so through a pipe and waits; with ``n`` workers alive the server reads the USS (pages
-   only that process maps) and PSS (its pages, each shared page divided among its sharers)
-   of itself and every worker (``psutil``'s ``memory_full_info``: Linux ``smaps``);
+2. it starts workers one at a time; each encodes two sentences (one request) through the
+   app's model, says so through a pipe and waits, so every total is taken after each
+   worker alive has served that one request; with ``n`` workers alive the server reads
+   the USS (pages only that process maps) and PSS (its pages, each shared page divided
+   among its sharers) of itself, every worker, and its other children (``spawn`` starts
+   ``multiprocessing``'s resource tracker, a process of its own) (``psutil``'s
+   ``memory_full_info``: Linux ``smaps``);
 3. it stops every worker by its PID (SIGKILL, then a bounded join) and prints what it saw.
 
-The sum of the PSS of every process is what the machine pays for the whole server.
+The sum of the PSS of every process (server, workers, helpers) is what the machine pays.
 
 :func:`fork_warning` runs a few lines that fork after starting a thread on another
 interpreter (CPython 3.12 and later warn; the book's matrix runs 3.11, 3.12 and 3.13).
@@ -22,6 +25,7 @@ interpreter (CPython 3.12 and later warn; the book's matrix runs 3.11, 3.12 and 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -55,11 +59,13 @@ class WorkerMemory:
     server_pss_mib: float
     uss_mib: tuple[float, ...]
     pss_mib: tuple[float, ...]
+    #: The PSS of the server's children that are not workers (the resource tracker).
+    helpers_pss_mib: float = 0.0
 
     @property
     def total_pss_mib(self) -> float:
-        """What the machine pays: the PSS of the server and of every worker, summed."""
-        return self.server_pss_mib + sum(self.pss_mib)
+        """What the machine pays: the PSS of the server, every worker and helper, summed."""
+        return self.server_pss_mib + sum(self.pss_mib) + self.helpers_pss_mib
 
 
 def _load() -> Any:
@@ -87,6 +93,25 @@ def _memory(pid: int) -> tuple[float, float]:
     return info.uss / 2**20, info.pss / 2**20
 
 
+def _helpers(workers: list[Any]) -> list[int]:
+    """PIDs of the server's children that are not its workers (the resource tracker)."""
+    import psutil
+
+    ours = {w.pid for w in workers}
+    return [c.pid for c in psutil.Process().children() if c.pid not in ours]
+
+
+def _helpers_pss_mib(workers: list[Any]) -> float:
+    """The summed PSS of :func:`_helpers` (one that exits meanwhile counts 0)."""
+    import psutil
+
+    total = 0.0
+    for pid in _helpers(workers):
+        with contextlib.suppress(psutil.Error):
+            total += _memory(pid)[1]
+    return total
+
+
 def _server(method: str, workers: int, bound_s: float) -> list[dict[str, Any]]:
     """Load (fork only), start ``workers`` workers one by one, measure after each, stop all."""
     import multiprocessing
@@ -110,7 +135,8 @@ def _server(method: str, workers: int, bound_s: float) -> list[dict[str, Any]]:
             ours.recv()
             server = _memory(os.getpid())
             each = [_memory(w.pid) for w in started]
-            seen.append({"server": server, "workers": each})
+            seen.append({"server": server, "workers": each,
+                         "helpers": _helpers_pss_mib(started)})
     finally:
         for worker in started:  # stop every worker by its PID, then reap it
             if worker.is_alive():
@@ -160,7 +186,8 @@ def worker_memory(method: str, workers: int = 3, *,
     return [WorkerMemory(method=method, server_uss_mib=step["server"][0],
                          server_pss_mib=step["server"][1],
                          uss_mib=tuple(u for u, _ in step["workers"]),
-                         pss_mib=tuple(p for _, p in step["workers"]))
+                         pss_mib=tuple(p for _, p in step["workers"]),
+                         helpers_pss_mib=step["helpers"])
             for step in json.loads(lines[-1])]
 
 

@@ -7,15 +7,20 @@ while the second is still using it.
 A reader's answer that counts the requests on each model without a lock is wrong, but it
 fails only when two requests read the count before either writes it back: a lost update.
 That is forced here without touching the reader's code: :class:`FirstReads` makes each
-request's first read of a count (an ``int`` attribute of the reader's object, or a value
-read from a ``dict`` it holds) wait until the other request has read too, and then both
-go on with what they read. A request that reads while one of the object's locks is held
-does not wait: its read is serialised by that lock, which is the right answer.
+request's first read of a count (an ``int`` attribute of the reader's object, or an item
+of a dict or list it holds, subclasses such as ``defaultdict`` and ``Counter`` included)
+wait until the other request has read too, and then both go on with what they read. A
+request that reads while one of the object's locks is held does not wait: its read is
+serialised by that lock, which is the right answer.
+
+An answer that counts under the lock but decides outside it whether to close the old
+model closes it twice if a reload lands between a request's last count and its decision.
+:func:`_reload_at_release` forces that: it runs ``reload`` the moment a request, its model
+call over, releases one of the reader's locks (one held in an attribute of its object).
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from typing import Any
 
@@ -23,16 +28,12 @@ import numpy as np
 
 from demos import exercises
 from demos.publication.model import load_model, reference_predict, sample_ids
+from demos.publication.reload_races import IN_FLIGHT, LOCKS, FirstReads, HookedLock
 
 __all__ = ["BOUND_S", "IN_FLIGHT", "FirstReads", "TrackedModel", "check_reload"]
 
 #: The bound on every wait the check makes; nothing here takes more than a fraction of it.
 BOUND_S = 5.0
-#: How many requests are inside the old model while it is reloaded.
-IN_FLIGHT = 2
-#: How long a request's first read waits for the other's when no lock of the reader's is
-#: held (a lock kept elsewhere, in a closure or a module, costs the check this much once).
-READ_WAIT_S = 1.0
 
 
 class TrackedModel:
@@ -51,6 +52,7 @@ class TrackedModel:
         self._lock = threading.Lock()
         self.calls = self.in_flight = self.closes = self.closed_in_flight = 0
         self.closed = False
+        self.returned = threading.Event()  # set once a call of predict has returned
 
     def release_one(self) -> None:
         """Let one held request go on."""
@@ -75,6 +77,7 @@ class TrackedModel:
         finally:
             with self._lock:
                 self.in_flight -= 1
+            self.returned.set()
 
     def close(self) -> None:
         with self._lock:
@@ -83,72 +86,48 @@ class TrackedModel:
             self.closed = True
 
 
-def _held(value: Any) -> bool:
-    """Whether ``value`` is a lock (Lock, RLock, Condition) that some thread holds."""
-    if isinstance(value, threading.Condition):
-        return _held(value._lock)
-    if callable(getattr(value, "locked", None)):
-        return bool(value.locked())
-    return type(value).__name__ == "RLock" and repr(value).startswith("<locked")
+def _reload_at_release(reloadable: Any) -> str | None:
+    """Reload when a request, its model call over, releases a lock; a problem, or None."""
+    old, new = TrackedModel(0), TrackedModel(1)
+    served, fired = reloadable(old), []
 
+    def reload_now() -> None:
+        if threading.current_thread().name == "request-r" and old.returned.is_set() \
+                and not fired:
+            fired.append(threading.Thread(target=served.reload, args=(new,), daemon=True))
+            fired[0].start()
+            fired[0].join(BOUND_S / 5)  # a reload may wait for this request: go on then
 
-class FirstReads:
-    """Makes each request thread's first read of a count wait for the other's first read.
+    for name, value in list(getattr(served, "__dict__", {}).items()):
+        if isinstance(value, LOCKS):
+            setattr(served, name, HookedLock(value, reload_now))
+    errors: list[str] = []
 
-    Concurrency: ``first_read`` is called from the reader's code, in request threads named
-    ``request-<n>``; every wait is bounded by ``READ_WAIT_S``.
-    """
+    def predict() -> None:
+        try:
+            served.predict(sample_ids(2, seed=3))
+        except Exception as error:  # what the request saw, for the verdict
+            errors.append(f"{type(error).__name__}: {error}")
 
-    def __init__(self, served: Any, parties: int = IN_FLIGHT) -> None:
-        self._served, self._parties = served, parties
-        self._cond = threading.Condition()  # guards _seen and unlocked
-        self._seen: set[int] = set()
-        self.unlocked = 0  # first reads made with none of the reader's locks held
-
-    def first_read(self) -> None:
-        me = threading.current_thread()
-        if not me.name.startswith("request-"):
-            return
-        with self._cond:
-            if me.ident in self._seen:
-                return
-            self._seen.add(me.ident)
-            self._cond.notify_all()
-            if any(_held(v) for v in vars(self._served).values()):
-                return  # read under the reader's lock: nobody can read beside it
-            self.unlocked += 1
-            self._cond.wait_for(lambda: len(self._seen) >= self._parties, READ_WAIT_S)
-
-    def install(self) -> None:
-        """Route the reads of the reader's ``int`` attributes and ``dict`` values here."""
-        first_read = self.first_read
-
-        class PausingDict(dict):
-            def __getitem__(self, key: Any) -> Any:
-                value = super().__getitem__(key)
-                first_read()  # read first, then wait: both requests read before either writes
-                return value
-
-            def get(self, key: Any, default: Any = None) -> Any:
-                value = super().get(key, default)
-                first_read()
-                return value
-
-        for name, value in list(vars(self._served).items()):
-            if type(value) is dict:
-                setattr(self._served, name, PausingDict(value))
-        base = type(self._served)
-
-        def __getattribute__(obj: Any, name: str) -> Any:
-            value = base.__getattribute__(obj, name)
-            if type(value) is int and not name.startswith("__"):
-                first_read()
-            return value
-
-        # A class whose layout cannot be subclassed this way keeps only the dicts' hook.
-        with contextlib.suppress(TypeError):
-            self._served.__class__ = type(base.__name__, (base,),
-                                          {"__getattribute__": __getattribute__})
+    request = threading.Thread(target=predict, name="request-r", daemon=True)
+    request.start()
+    request.join(BOUND_S)
+    if not fired:  # no lock of the reader's was released after the call: reload now
+        fired.append(threading.Thread(target=served.reload, args=(new,), daemon=True))
+        fired[0].start()
+    fired[0].join(BOUND_S)
+    if request.is_alive() or fired[0].is_alive():
+        return f"a request or the reload was still running after {BOUND_S}s"
+    wrong = [f"the old model was closed {old.closes} times (once is right)"] * (
+        old.closes != 1) + [f"the old model was closed while {old.closed_in_flight} "
+                            "request(s) used it"] * bool(old.closed_in_flight) + [
+        "the new model was closed"] * bool(new.closes) + [
+        f"the request failed: {error}" for error in errors]
+    if wrong:
+        return (f"when reload() ran just as a request released your lock after its model "
+                f"call, {', '.join(wrong)}: decide under the lock who closes it; call "
+                f"close() outside")
+    return None
 
 
 def check_reload(reloadable: Any) -> exercises.Verdict:
@@ -226,6 +205,9 @@ def check_reload(reloadable: Any) -> exercises.Verdict:
     if problems and reads.unlocked >= IN_FLIGHT:
         problems.append(f"the {IN_FLIGHT} requests read their count at the same moment with "
                         "no lock held, so one update was lost: read and write it under one lock")
+    late = None if problems else _reload_at_release(reloadable)
+    if late:
+        problems.append(late)
     if problems:
         return exercises.failed("2.3", "; ".join(problems))
     return exercises.passed("2.3", f"the {IN_FLIGHT} requests in flight were answered by the "

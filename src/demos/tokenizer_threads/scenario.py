@@ -47,9 +47,12 @@ class Body:
         self._texts, self._barrier, self._timeout_s = texts, barrier, timeout_s
 
     def __iter__(self) -> Iterator[str]:
+        # A generator: the wait comes with the first text read, not with iter(), so a
+        # lazy body (``(t.strip() for t in texts)``) made outside a lock and consumed
+        # inside it is read inside it.
         if self._barrier is not None:
             self._barrier.wait(self._timeout_s)
-        return iter(self._texts)
+        yield from self._texts
 
 
 def expected_ids(tokenizer_json: str, request: dict[str, Any]) -> list[list[int]]:
