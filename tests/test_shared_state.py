@@ -292,7 +292,7 @@ def test_exercise_1_stub_fails_solution_passes_and_a_wrong_mean_fails(tiny):
     assert "two threads read calls and total_s" in stub.message
     assert exercises.check_1(_Solution41, encoder=tiny).passed
     wrong_mean = exercises.check_1(_TotalNotMean41, encoder=tiny)
-    assert wrong_mean.message == "stats().mean_s is not the mean model time per call"
+    assert wrong_mean.message.startswith("stats().mean_s is not the mean model time per call")
 
 
 class _Stub42:
