@@ -40,7 +40,7 @@ class PacedSession:
         return self._session.run(output_names, feeds, run_options)
 
 
-def paced(encoder: Encoder, *, delays_s: Sequence[float] = (0.0, 0.03),
+def paced(encoder: Encoder, *, delays_s: Sequence[float] = (0.0, 0.2),
           tokenize_s: float = 0.03) -> Encoder:
     """``encoder`` with runs paced by ``delays_s`` and tokenizing ``tokenize_s`` slower."""
 
