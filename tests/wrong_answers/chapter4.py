@@ -107,6 +107,39 @@ def _():
     return _p41(LastOnly)
 
 
+@wrong("4.1", "the whole predict timed, tokenization included, counters under the lock",
+       r"mean_s is not the mean")
+def _():
+    class WholePredict(_MeanModelBase):
+        def predict(self, texts):
+            start = time.perf_counter()
+            out, _ = self._run(texts)
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self.calls += 1
+                self.total_s += elapsed
+            return out
+
+    return _p41(WholePredict)
+
+
+@wrong("4.1", "mean_s as the last call's model time, in seconds", r"mean_s is not the mean")
+def _():
+    class LastSeconds(_MeanModelBase):
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            with self._lock:
+                self.calls += 1
+                self.total_s = elapsed
+            return out
+
+        def stats(self):
+            with self._lock:
+                return SimpleNamespace(calls=self.calls, mean_s=self.total_s)
+
+    return _p41(LastSeconds)
+
+
 # --- 4.2 · per-thread statistics ------------------------------------------------------------
 
 
@@ -272,6 +305,33 @@ def _():
             self._free.put(buffer)
 
     return _p43(NoFinally)
+
+
+@wrong("4.3", "a slot released in finally, the buffer put back only on normal exit",
+       r"not returned when the caller's block raised \(3 buffers made")
+def _():
+    class LosesOnError:
+        def __init__(self, size, make):
+            self._slots = threading.BoundedSemaphore(size)
+            self._lock = threading.Lock()
+            self._free, self._make = [], make
+
+        @contextlib.contextmanager
+        def borrow(self, timeout_s):
+            if not self._slots.acquire(timeout=timeout_s):
+                raise TimeoutError("no buffer")
+            try:
+                with self._lock:
+                    buffer = self._free.pop() if self._free else None
+                if buffer is None:
+                    buffer = self._make()
+                yield buffer
+                with self._lock:
+                    self._free.append(buffer)
+            finally:
+                self._slots.release()
+
+    return _p43(LosesOnError)
 
 
 @wrong("4.3", "queue.Empty let out instead of TimeoutError", r"raised Empty, not TimeoutError")

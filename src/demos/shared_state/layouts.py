@@ -10,7 +10,7 @@
 
 :func:`measure` serves the same request through each layout for every ``intra_op``,
 interleaved round by round so that a neighbour's load falls on all of them alike, and
-counts the operating-system threads each session added. The ratios between points of one
+counts the threads every session of every layout added. The ratios between points of one
 call are what to read, not the rates.
 """
 
@@ -165,8 +165,7 @@ class Layouts:
 def _child(model_path: str, intra_ops: Sequence[int], spinning: bool, feeds: dict[str, Any],
            conn: Any, ready: Any, timeout_s: float) -> None:
     """A worker process: one session per ``intra_op``; runs bursts when the parent asks."""
-    sessions = {}
-    added = {}
+    sessions, added = {}, {}
     for k in intra_ops:
         sessions[k], added[k] = new_threads(lambda k=k: session(model_path, k, spinning=spinning))
         sessions[k].run(None, feeds)  # warm-up
@@ -249,12 +248,16 @@ def measure(encoder: Encoder, *, workers: int = 4, intra_ops: Sequence[int] = (1
     path = str(encoder.model_path)
     pools: dict[tuple[str, int], list[Any]] = {}
     pool_threads: dict[int, int | None] = {}
+    per_thread_added: dict[int, int | None] = {}  # every per-thread session's pool, counted
     for k in intra_ops:
         first, pool_threads[k] = new_threads(lambda k=k: session(path, k, spinning=spinning))
         pools["shared session", k] = [first] * workers
         if "session per thread" in layouts:
-            pools["session per thread", k] = [first] + [session(path, k, spinning=spinning)
-                                                        for _ in range(workers - 1)]
+            rest, added = new_threads(lambda k=k: [session(path, k, spinning=spinning)
+                                                   for _ in range(workers - 1)])
+            pools["session per thread", k] = [first, *rest]
+            pool = pool_threads[k]
+            per_thread_added[k] = None if pool is None or added is None else pool + added
     for pool in pools.values():
         for s in set(pool):
             s.run(None, feeds)  # warm-up: the first runs allocate and plan
@@ -284,12 +287,10 @@ def measure(encoder: Encoder, *, workers: int = 4, intra_ops: Sequence[int] = (1
             assert procs is not None
             added = [p[k] for p in procs.pool_threads]
             return None if None in added else sum(1 + a for a in added)
-        pool = pool_threads[k]
+        pool = per_thread_added[k] if layout == "session per thread" else pool_threads[k]
         if pool is None:
             return None
-        if layout == "one request":
-            return 1 + pool
-        return workers + pool if layout == "shared session" else workers * (1 + pool)
+        return (1 if layout == "one request" else workers) + pool  # callers + counted pools
 
     points = tuple(Point(layout, k, 1 if layout == "one request" else workers,
                          threads(layout, k), tuple(seen[layout, k][0]), seen[layout, k][1])

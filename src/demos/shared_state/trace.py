@@ -227,10 +227,12 @@ def parallel(session: Any, feeds: dict[str, Any], *, threads: int = 2, calls: in
     inside; then the control, with a lock around every ``run``. Keyed by "serialised".
     ``rounds`` alternate the two, so a neighbour's load falls on both alike.
 
-    Spans that overlap could still be calls waiting on a lock inside onnxruntime; CPU time
-    cannot: with a session of one intra-op thread a call computes on its calling thread
-    only, so :attr:`Parallel.cores_busy` well above the control's means the calls really
-    computed at the same time.
+    Spans that overlap could still be calls waiting on a lock inside onnxruntime; the
+    sampled scheduler states tell them apart: both threads runnable, none asleep, means
+    neither call waited for the other. :attr:`Parallel.cores_busy` well above the control's
+    would also show they computed at the same time (one intra-op thread: a call computes on
+    its calling thread only); on a loaded machine it may not separate, and then that part
+    is inconclusive.
     """
     knobs.integer("threads", threads, high=16)
     knobs.integer("calls", calls)
