@@ -92,13 +92,19 @@ for _version in PYTHONS:
 
     @nox.session(name=f"python-{_version}", python=_interpreter(_version))
     def python_session(session: nox.Session) -> None:
-        """`make test` on this CPython, then the probes (`-- unit`: the unit suite only).
+        """`make test` on this CPython, then the probes (`-- unit`: the unit suite only;
+        `-- observe`: the probes only).
 
         `make test` installs the pins into this session's environment (VENV) and runs the
-        README's whole suite there; ``-- unit`` is what `make soak` repeats."""
-        if session.posargs not in ([], ["unit"]):
-            session.error(f"posargs: nothing (make test) or 'unit', got {session.posargs}")
-        if session.posargs == ["unit"]:
+        README's whole suite there; ``-- unit`` is what `make soak` repeats; ``-- observe`` is
+        for a run that has just passed `make test` on this same CPython (`.ci/run` does),
+        so the suite does not run twice."""
+        if session.posargs not in ([], ["unit"], ["observe"]):
+            session.error("posargs: nothing (make test), 'unit' or 'observe', "
+                          f"got {session.posargs}")
+        if session.posargs == ["observe"]:
+            _install_book(session)
+        elif session.posargs == ["unit"]:
             _install_book(session)
             session.run("pytest", *UNIT, "tests", env=_cache_env(session))
         else:
