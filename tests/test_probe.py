@@ -10,6 +10,7 @@ chapter, and nothing else reported; the correct service must come out clean.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from demos.__main__ import main
 from demos.probe import Report, probe
-from demos.probe.report import CHECK_NAMES, Finding
+from demos.probe.report import CHECK_NAMES, Finding, shorten
 from demos.probe.texts import TEXTS
 
 TARGET = Path(__file__).parent / "probe_targets" / "target.py"
@@ -177,3 +178,18 @@ def test_json_and_junit_carry_the_same_findings(tmp_path):
                if c.findall("failure")]
     assert case.get("name") == "poison"
     assert "4 requests hung" in case.find("failure").get("message")
+
+
+def test_control_characters_from_a_service_are_escaped_in_junit_and_text(tmp_path):
+    """A coloured traceback (ESC) or a NUL in a 500's body must not make the JUnit file
+    ill-formed, nor drive the reader's terminal."""
+    body = "\x1b[31mValueError\x1b[0m: max() arg\x00 \ud800"
+    report = Report(url="http://127.0.0.1:1", api="openai", ran=list(CHECK_NAMES),
+                    error=body, findings=[Finding("bad_input", "The model's input contract", 5,
+                                                  body, (shorten(body),), "answer 400")])
+    report.write_junit(tmp_path / "r.xml")
+    suite = ET.parse(tmp_path / "r.xml").getroot()  # raises on an ill-formed file
+    message = next(suite.iter("failure")).get("message")
+    assert "\\x1b[31mValueError\\x1b[0m" in message and "\\x00" in message
+    assert "\\ud800" in suite.find("system-err").text
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", str(report))
