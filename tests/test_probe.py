@@ -193,3 +193,31 @@ def test_control_characters_from_a_service_are_escaped_in_junit_and_text(tmp_pat
     assert "\\x1b[31mValueError\\x1b[0m" in message and "\\x00" in message
     assert "\\ud800" in suite.find("system-err").text
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", str(report))
+
+
+def test_a_timeout_lowered_to_the_budget_is_not_taken_for_a_hang():
+    """Context.bound() lowers a timeout to what is left of the budget (a Cut); when that
+    fires, the budget ran out: the runner skips the check instead of reporting a hang."""
+    import asyncio
+    import time
+
+    from demos.probe.checks import Context
+    from demos.probe.client import Client, Cut
+
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        client = Client(f"http://127.0.0.1:{silent.getsockname()[1]}", "openai", "m")
+        ctx = Context(client=client, deadline=time.monotonic() + 2.0, progress=print)
+        assert ctx.bound(0.3) == 0.3 and not isinstance(ctx.bound(0.3), Cut)
+        assert isinstance(ctx.bound(10.0), Cut)
+
+        async def both():
+            try:
+                return (await client.embed(["x"], timeout_s=0.3),
+                        await client.embed(["x"], timeout_s=ctx.bound(10.0)))
+            finally:
+                await client.aclose()
+        hang, cut = asyncio.run(both())
+    assert hang.ended == cut.ended == "timeout"
+    assert not hang.budget_out and cut.budget_out and client.budget_timeouts == 1
