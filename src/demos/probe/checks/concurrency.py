@@ -34,6 +34,8 @@ MIXED_WORKERS = 16
 MIXED_S = 20.0
 FIX_STATE = ("keep inference a pure function of its input: no buffer, cache or 'last input' on "
              "the model object shared by requests; pad and mask per batch; see chapter 4")
+FIX_BATCH = ("pad each batch and pass its attention mask (and token types), pool over the mask: "
+             "a text's answer must not depend on its neighbours; see chapter 4")
 FIX_OPTIONS = ("never configure a shared tokenizer per request (enable_truncation/padding): "
                "configure once and cut the request's own encodings, or keep one tokenizer per "
                "option or per thread; see chapter 6")
@@ -79,6 +81,12 @@ async def run(ctx: Context) -> list[Finding]:
         bad, compared = bad + found, compared + count
     if bad:
         ctx.wrong_answers_seen = True
+        batch = await _batch_alone(ctx, order, expected)
+        if batch:
+            return [finding(NAME, 4, "the answer depends on the other texts in the request "
+                            f"(padding/batch composition): {len(batch)} of {len(order)} texts "
+                            "sent in one request, with nothing else in flight, differ from the "
+                            "same text sent alone", batch, FIX_BATCH)]
         return [finding(NAME, 4, f"{len(bad)} of {compared} answers sent concurrently differ "
                         "from the same text sent alone, or failed", bad, FIX_STATE)]
     if not ctx.truncate_option:
@@ -86,6 +94,18 @@ async def run(ctx: Context) -> list[Finding]:
                          "truncation option, so mixed options were not sent")
         return []
     return await _mixed_options(ctx, rng, compared)
+
+
+async def _batch_alone(ctx: Context, order: list[int],
+                       expected: dict[int, npt.NDArray[np.float32]]) -> list[str]:
+    """The combined request re-sent with nothing else in flight: which texts still differ."""
+    outcome = await ctx.client.embed([TEXTS[i] for i in order], timeout_s=ctx.bound(15.0))
+    if not outcome.ok:
+        return []
+    return [f"text {key} in one request with the others, alone in flight: cosine "
+            f"{cosine(vector, expected[key]):.5f} to its answer alone"
+            for key, vector in zip(order, outcome.vectors, strict=True)  # type: ignore[arg-type]
+            if not same(vector, expected[key], ctx.min_cosine)]
 
 
 async def _mixed_options(ctx: Context, rng: random.Random, compared: int) -> list[Finding]:
