@@ -10,8 +10,11 @@ chapter, and nothing else reported; the correct service must come out clean.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -221,3 +224,26 @@ def test_a_timeout_lowered_to_the_budget_is_not_taken_for_a_hang():
         hang, cut = asyncio.run(both())
     assert hang.ended == cut.ended == "timeout"
     assert not hang.budget_out and cut.budget_out and client.budget_timeouts == 1
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signalled_probe_stops_the_service_it_started_and_writes_its_report(
+        sig, status, tmp_path):
+    """The --start service runs in its own session: a SIGTERM (CI cancelling a job) or a
+    Ctrl-C to the probe must still stop it, and the partial report must be written."""
+    port, out_json = _port(), tmp_path / "partial.json"
+    silent = f"{sys.executable} -c 'import time; time.sleep(120)'"  # never listens
+    probe_cli = subprocess.Popen(
+        [sys.executable, "-m", "demos", "probe", f"http://127.0.0.1:{port}", "--start", silent,
+         "--json", str(out_json)], stderr=subprocess.PIPE, text=True)
+    try:
+        line = probe_cli.stderr.readline()  # "probe: started '...' (pid N)"
+        service = int(re.search(r"\(pid (\d+)\)", line)[1])
+        probe_cli.send_signal(sig)
+        assert probe_cli.wait(timeout=30) == status
+    finally:
+        probe_cli.kill()
+        probe_cli.stderr.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(service, 0)
+    assert json.loads(out_json.read_text())["error"]
