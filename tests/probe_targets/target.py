@@ -41,14 +41,6 @@ class Refused(Exception):
         self.status, self.message, self.param = status, message, param
 
 
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _tokenizer(tokenizer_json: str, limit: int, direction: str) -> Tokenizer:
     tokenizer = Tokenizer.from_str(tokenizer_json)
     tokenizer.no_padding()
@@ -190,10 +182,6 @@ def parse(raw: bytes, field: str, fault: frozenset[str]) -> tuple[list[str], boo
         raise Refused(400 if not isinstance(texts, list) or len(texts) <= MAX_INPUTS else 413,
                       f"{field}: expected 1 to {MAX_INPUTS} non-empty strings of at most "
                       f"{MAX_CHARS} characters, received {json.dumps(body[field])[:60]}", field)
-    for index, text in enumerate(texts):
-        if not text.isascii() and not _utf8(text):  # JSON may carry a lone surrogate
-            raise Refused(400, f"{field}[{index}]: expected valid Unicode text, received a lone "
-                          f"surrogate in {json.dumps(text)[:60]}", field)
     if field == "input" and body.get("model") != MODEL:
         raise Refused(404, f"model: expected {MODEL!r}, received {body.get('model')!r}", "model")
     if body.get("encoding_format", "float") != "float":
