@@ -10,7 +10,11 @@ chapter, and nothing else reported; the correct service must come out clean.
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -19,7 +23,7 @@ import pytest
 
 from demos.__main__ import main
 from demos.probe import Report, probe
-from demos.probe.report import CHECK_NAMES, Finding
+from demos.probe.report import CHECK_NAMES, Finding, shorten
 from demos.probe.texts import TEXTS
 
 TARGET = Path(__file__).parent / "probe_targets" / "target.py"
@@ -177,3 +181,69 @@ def test_json_and_junit_carry_the_same_findings(tmp_path):
                if c.findall("failure")]
     assert case.get("name") == "poison"
     assert "4 requests hung" in case.find("failure").get("message")
+
+
+def test_control_characters_from_a_service_are_escaped_in_junit_and_text(tmp_path):
+    """A coloured traceback (ESC) or a NUL in a 500's body must not make the JUnit file
+    ill-formed, nor drive the reader's terminal."""
+    body = "\x1b[31mValueError\x1b[0m: max() arg\x00 \ud800"
+    report = Report(url="http://127.0.0.1:1", api="openai", ran=list(CHECK_NAMES),
+                    error=body, findings=[Finding("bad_input", "The model's input contract", 5,
+                                                  body, (shorten(body),), "answer 400")])
+    report.write_junit(tmp_path / "r.xml")
+    suite = ET.parse(tmp_path / "r.xml").getroot()  # raises on an ill-formed file
+    message = next(suite.iter("failure")).get("message")
+    assert "\\x1b[31mValueError\\x1b[0m" in message and "\\x00" in message
+    assert "\\ud800" in suite.find("system-err").text
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", str(report))
+
+
+def test_a_timeout_lowered_to_the_budget_is_not_taken_for_a_hang():
+    """Context.bound() lowers a timeout to what is left of the budget (a Cut); when that
+    fires, the budget ran out: the runner skips the check instead of reporting a hang."""
+    import asyncio
+    import time
+
+    from demos.probe.checks import Context
+    from demos.probe.client import Client, Cut
+
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        client = Client(f"http://127.0.0.1:{silent.getsockname()[1]}", "openai", "m")
+        ctx = Context(client=client, deadline=time.monotonic() + 2.0, progress=print)
+        assert ctx.bound(0.3) == 0.3 and not isinstance(ctx.bound(0.3), Cut)
+        assert isinstance(ctx.bound(10.0), Cut)
+
+        async def both():
+            try:
+                return (await client.embed(["x"], timeout_s=0.3),
+                        await client.embed(["x"], timeout_s=ctx.bound(10.0)))
+            finally:
+                await client.aclose()
+        hang, cut = asyncio.run(both())
+    assert hang.ended == cut.ended == "timeout"
+    assert not hang.budget_out and cut.budget_out and client.budget_timeouts == 1
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signalled_probe_stops_the_service_it_started_and_writes_its_report(
+        sig, status, tmp_path):
+    """The --start service runs in its own session: a SIGTERM (CI cancelling a job) or a
+    Ctrl-C to the probe must still stop it, and the partial report must be written."""
+    port, out_json = _port(), tmp_path / "partial.json"
+    silent = f"{sys.executable} -c 'import time; time.sleep(120)'"  # never listens
+    probe_cli = subprocess.Popen(
+        [sys.executable, "-m", "demos", "probe", f"http://127.0.0.1:{port}", "--start", silent,
+         "--json", str(out_json)], stderr=subprocess.PIPE, text=True)
+    try:
+        line = probe_cli.stderr.readline()  # "probe: started '...' (pid N)"
+        service = int(re.search(r"\(pid (\d+)\)", line)[1])
+        probe_cli.send_signal(sig)
+        assert probe_cli.wait(timeout=30) == status
+    finally:
+        probe_cli.kill()
+        probe_cli.stderr.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(service, 0)
+    assert json.loads(out_json.read_text())["error"]

@@ -8,6 +8,7 @@ same findings to ``--json`` and ``--junit`` files when asked.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 __all__ = ["APIS", "add_arguments", "command"]
@@ -71,15 +72,36 @@ def command(args: argparse.Namespace) -> int:
         write_texts(args.write_texts)
         print(f"wrote the probe's texts to {args.write_texts}")
         return 0
-    report = probe(args.url, api=args.api, model=args.model, ready_path=args.ready_path,
-                   start=args.start, reference=args.reference, budget_s=args.budget_s,
-                   timeout_s=args.timeout_s, min_cosine=args.min_cosine,
-                   max_tokens=args.max_tokens, clients=args.clients)
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # unwinds through probe()'s finally: stops --start
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        report = probe(args.url, api=args.api, model=args.model, ready_path=args.ready_path,
+                       start=args.start, reference=args.reference, budget_s=args.budget_s,
+                       timeout_s=args.timeout_s, min_cosine=args.min_cosine,
+                       max_tokens=args.max_tokens, clients=args.clients)
+    except (KeyboardInterrupt, SystemExit) as interrupted:
+        status = 130 if isinstance(interrupted, KeyboardInterrupt) else interrupted.code
+        print(f"probe: interrupted (exit {status}); the report so far is partial",
+              file=sys.stderr)
+        partial = getattr(interrupted, "partial_report", None)
+        if partial is not None:
+            partial.error = partial.error or "interrupted before every check had run"
+            _write(args, partial)
+        return status  # type: ignore[return-value]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print(report)
-    if args.json:
-        report.write_json(args.json)
-    if args.junit:
-        report.write_junit(args.junit)
+    _write(args, report)
     if report.error and not report.findings:
         print(f"could not probe: {report.error}", file=sys.stderr)
     return report.exit_status
+
+
+def _write(args: argparse.Namespace, report: object) -> None:
+    if args.json:
+        report.write_json(args.json)  # type: ignore[attr-defined]
+    if args.junit:
+        report.write_junit(args.junit)  # type: ignore[attr-defined]

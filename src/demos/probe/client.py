@@ -22,10 +22,15 @@ import numpy.typing as npt
 
 from demos.probe.report import shorten
 
-__all__ = ["APIS", "Client", "Outcome", "declared_limit", "model_id"]
+__all__ = ["APIS", "Client", "Cut", "Outcome", "declared_limit", "model_id"]
 
 APIS = ("openai", "tei")
 Vector = npt.NDArray[np.float32]
+
+
+class Cut(float):
+    """A request timeout lowered to what is left of the run's budget (Context.bound): when
+    it fires, the budget ran out, which says nothing about the service."""
 
 
 @dataclass
@@ -44,6 +49,8 @@ class Outcome:
     ended: str = "response"
     seconds: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    #: True when the timeout that fired was a :class:`Cut` one: not a hang, the budget ran out.
+    budget_out: bool = False
 
     @property
     def ok(self) -> bool:
@@ -84,6 +91,8 @@ class Client:
             raise ValueError(f"api must be one of {list(APIS)}, got {api!r}")
         self.url, self.api, self.model, self.timeout_s = url.rstrip("/"), api, model, timeout_s
         self.path = "/v1/embeddings" if api == "openai" else "/embed"
+        #: Requests whose Cut timeout fired: the run's budget, not the service, ended them.
+        self.budget_timeouts = 0
         limits = httpx.Limits(max_connections=128, max_keepalive_connections=16)
         self._http = httpx.AsyncClient(base_url=self.url, limits=limits, follow_redirects=False,
                                        timeout=httpx.Timeout(timeout_s, connect=3.0))
@@ -159,6 +168,9 @@ class Client:
                             raise
         except (TimeoutError, httpx.TimeoutException):
             outcome.ended = "timeout"
+            if isinstance(bound, Cut):
+                outcome.budget_out = True
+                self.budget_timeouts += 1
         except httpx.ConnectError:
             outcome.ended = "refused"
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):

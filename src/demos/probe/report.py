@@ -8,24 +8,35 @@ three writers carry the same findings, so a CI job can read whichever it prefers
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-__all__ = ["CHECK_NAMES", "Finding", "Report", "shorten"]
+__all__ = ["CHECK_NAMES", "Finding", "Report", "printable", "shorten"]
 
 #: Every check the probe runs, in the order it runs them; JUnit lists one test case each.
 CHECK_NAMES = ("readiness", "bad_input", "precision", "truncation", "concurrency",
                "overload", "poison", "cancellation")
 
 EVIDENCE_CHARS = 300
+#: Characters XML 1.0 cannot hold and terminals act on (ESC of a coloured traceback, NUL),
+#: and lone surrogates (not encodable as UTF-8): written as \xNN / \uNNNN instead.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters and lone surrogates escaped (``\x1b``, ``\ud800``)."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100
+                            else f"\\u{ord(m[0]):04x}", text)
 
 
 def shorten(value: Any, limit: int = EVIDENCE_CHARS) -> str:
-    """``value`` as one line of at most ``limit`` characters (long bodies are cut, counted)."""
+    """``value`` as one line of at most ``limit`` characters (long bodies are cut, counted),
+    control characters escaped."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
@@ -97,7 +108,7 @@ class Report:
         lines += [f"note: {note}" for note in self.notes]
         if self.error and self.findings:
             lines.append(f"incomplete: {self.error}")
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
     def to_dict(self) -> dict[str, Any]:
         return {"url": self.url, "api": self.api, "clean": self.clean,
@@ -127,6 +138,10 @@ class Report:
                 ET.SubElement(case, "skipped", message=self.error or "did not run")
         if self.error:
             ET.SubElement(suite, "system-err").text = self.error
+        for element in suite.iter():  # a service's text may hold what XML 1.0 cannot
+            element.text = printable(element.text) if element.text else element.text
+            for key, value in element.attrib.items():
+                element.set(key, printable(value))
         return suite
 
     def write_junit(self, path: str | Path) -> None:

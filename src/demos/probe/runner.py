@@ -88,6 +88,9 @@ def probe(url: str, progress: Callable[[str], None] | None = None,
         if started:
             say(f"started {opts.start!r} (pid {started.popen.pid})")
         asyncio.run(_run(url, opts, reference, started, report, say))
+    except (KeyboardInterrupt, SystemExit) as interrupted:  # the CLI writes what was found
+        interrupted.partial_report = report  # type: ignore[union-attr]
+        raise
     finally:
         if started:
             tail = started.output_tail() if started.exited is not None else ""
@@ -114,9 +117,12 @@ async def _run(url: str, opts: Options, reference: object, started: Started | No
         await _checks(ctx, report)
     except CannotProbe as error:
         report.error = str(error)
+        if client.budget_timeouts and not ctx.alone:
+            report.error = f"the budget ran out during discovery ({error})"
     finally:
         await client.aclose()
-    if ctx.remaining() <= 0 and not report.error:
+    out = ctx.remaining() <= 0 or "the budget ran out" in report.skipped.values()
+    if out and not report.error:
         report.error = f"the budget of {opts.budget_s:g} s ran out before every check had run"
 
 
@@ -127,6 +133,8 @@ async def _discover(ctx: Context, opts: Options, report: Report) -> None:
         ctx.progress("watching start-up: readiness and a request every 50 ms")
         found = await readiness.watch_startup(ctx, opts.ready_path, min(opts.startup_s,
                                                                         ctx.remaining()))
+        if client.budget_timeouts:
+            raise CannotProbe("the budget ran out during discovery (while watching start-up)")
         report.findings += found
         ctx.notes.extend(f"start-up: {line}" for line in ctx.startup)
     first = await _first_answer(ctx, opts)
@@ -186,10 +194,15 @@ async def _checks(ctx: Context, report: Report) -> None:
             continue
         ctx.progress(f"[{number}/{len(CHECKS)}] {name}...")
         t0 = time.monotonic()
+        cut = ctx.client.budget_timeouts
         try:
             found = await check.run(ctx)
         except Skip as why:
             report.skipped[name] = str(why)
+            continue
+        if ctx.client.budget_timeouts > cut:  # a timeout lowered to the budget's end fired
+            report.skipped[name] = "the budget ran out"
+            ctx.broken = None
             continue
         report.ran.append(name)
         report.findings += found
@@ -198,6 +211,8 @@ async def _checks(ctx: Context, report: Report) -> None:
         after = ctx.broken or await ctx.serving()
         if after.ok and after.ended != "wrong":
             continue
+        if after.budget_out:
+            continue  # the next check sees the budget spent
         if not report.by_check(name):
             report.findings.append(finding(
                 name, BLAME_CHAPTER[name], f"after the {name} check's requests, the service "

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from demos.probe.client import Client, Outcome
+from demos.probe.client import Client, Cut, Outcome
 from demos.probe.process import Started
 from demos.probe.report import Finding
 from demos.probe.texts import TEXTS, same
@@ -76,8 +76,10 @@ class Context:
         return self.deadline - time.monotonic()
 
     def bound(self, seconds: float) -> float:
-        """``seconds``, or what is left of the budget if that is less (at least 0.5 s)."""
-        return max(0.5, min(seconds, self.remaining() - 1.0))
+        """``seconds``, or what is left of the budget if that is less (at least 0.5 s); a
+        lowered timeout is a :class:`Cut`, so that its firing is not taken for a hang."""
+        left = self.remaining() - 1.0
+        return seconds if left >= seconds else Cut(max(0.5, left))
 
     async def ready_status(self) -> Outcome | None:
         if self.ready_path is None:

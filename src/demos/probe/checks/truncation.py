@@ -95,6 +95,11 @@ async def _beyond(ctx: Context, words: list[str], option: bool | None,
                         "but the last): it cuts characters or mid-token",
                         [f"{len(words)} words and {2 * len(words)} words get the same answer; "
                          f"{len(words) - 1} words get another"], FIX)]
+    again = await _embed(ctx, words, option)
+    if not (again.ok and same(again.vectors[0], target, SAME)):  # type: ignore[index]
+        ctx.notes.append("truncation: vectors are not reproducible at 1e-6 (the same text got "
+                         "another answer); truncation not checked")
+        return []
     ctx.notes.append(f"truncation: a text of {len(words)} one-token words is within the "
                      "service's limit; not checked")
     return []
