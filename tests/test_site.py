@@ -259,11 +259,7 @@ def test_figures_are_not_scaled_below_their_text_legibility(visits, name):
 #: their smallest text is taken to be plotting.MIN_FONT_PT (the style's floor) at DPI. Only
 #: that one number falls back; the width and sideways-scroll checks run on every page. A page
 #: whose PNGs all record MinTextPx must leave this set (checked below).
-STORED_BEFORE_MIN_TEXT = {
-    "notebooks/01_precision", "notebooks/02_publication", "notebooks/03_batching",
-    "notebooks/04_shared_state", "notebooks/05_input_contract",
-    "notebooks/06_tokenizer_threads",
-}
+STORED_BEFORE_MIN_TEXT: set[str] = set()  # every notebook was re-executed since
 
 
 @pytest.mark.parametrize("name", ["book/intro", *NOTEBOOK_PAGES])
