@@ -23,11 +23,11 @@ CHECK_NAMES = ("readiness", "bad_input", "precision", "truncation", "concurrency
 EVIDENCE_CHARS = 300
 #: Characters XML 1.0 cannot hold and terminals act on (ESC of a coloured traceback, NUL),
 #: and lone surrogates (not encodable as UTF-8): written as \xNN / \uNNNN instead.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters and lone surrogates escaped (``\x1b``, ``\ud800``)."""
+    r"""``text`` with control characters and lone surrogates escaped (``\x1b``, ``\ud800``)."""
     return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100
                             else f"\\u{ord(m[0]):04x}", text)
 
