@@ -99,6 +99,32 @@ def _():
     return _p21(once)
 
 
+@wrong("2.1", "the first caller runs init, the others wait on an Event and return the stored "
+       "value: when init fails, a waiting caller gets None", r"got None instead of an error")
+def _():
+    def once(init):
+        lock, ready, state = threading.Lock(), threading.Event(), {"started": False, "v": None}
+
+        def get():
+            with lock:
+                first, state["started"] = not state["started"], True
+            if first:
+                try:
+                    state["v"] = init()
+                except Exception:
+                    state["started"] = False
+                    raise
+                finally:
+                    ready.set()
+            else:
+                ready.wait(5)
+            return state["v"]
+
+        return get
+
+    return _p21(once)
+
+
 # --- 2.2 · readiness ------------------------------------------------------------------------
 
 
