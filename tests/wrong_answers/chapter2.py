@@ -425,6 +425,41 @@ def _():
     return _p23(Reloadable)
 
 
+@wrong("2.3", "reads the model before taking the lock that counts its requests: a reload "
+       "in between closes the model under the request", r"used after close\(\)")
+def _():
+    class Reloadable:
+        def __init__(self, model):
+            self._model, self._users, self._retired = model, {}, []
+            self._lock = threading.Lock()
+
+        def predict(self, ids):
+            model = self._model  # read before taking the lock
+            with self._lock:
+                self._users[id(model)] = self._users.get(id(model), 0) + 1
+            try:
+                return model.predict(ids)
+            finally:
+                with self._lock:
+                    self._users[id(model)] -= 1
+                    last = self._users[id(model)] == 0 and model in self._retired
+                    if last:
+                        self._retired.remove(model)
+                if last:
+                    model.close()
+
+        def reload(self, new_model):
+            with self._lock:
+                old, self._model = self._model, new_model
+                idle = self._users.get(id(old), 0) == 0
+                if not idle:
+                    self._retired.append(old)
+            if idle:
+                old.close()
+
+    return _p23(Reloadable)
+
+
 # --- 2.4 · workers that fit a memory budget ----------------------------------------------------
 
 
