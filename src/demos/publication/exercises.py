@@ -244,12 +244,12 @@ def check_3(reloadable: Callable[[Any], Any]) -> exercises.Verdict:
 
 
 def _steps(method: str, server: tuple[float, ...], workers: tuple[tuple[float, ...], ...],
-           uss: tuple[tuple[float, ...], ...]) -> list[Any]:
-    """WorkerMemory records for 1, 2, 3 workers: server PSS per step, workers' PSS and USS."""
+           uss: tuple[tuple[float, ...], ...], helpers: float = 0.0) -> list[Any]:
+    """WorkerMemory for 1, 2, 3 workers: server PSS, workers' PSS and USS, resource tracker."""
     from demos.publication.fork_costs import WorkerMemory
 
     return [WorkerMemory(method=method, server_uss_mib=min(server), server_pss_mib=s,
-                         uss_mib=u, pss_mib=p)
+                         uss_mib=u, pss_mib=p, helpers_pss_mib=helpers)
             for s, p, u in zip(server, workers, uss, strict=True)]
 
 
@@ -258,9 +258,9 @@ CAPACITY_CASES = [
     ("spawn, 2000 MiB", _steps("spawn", (11.0, 11.0, 11.0), ((330.0,), (330.0, 330.0),
                                                            (330.0, 330.0, 330.0)),
                                ((320.0,), (320.0, 320.0), (320.0, 320.0, 320.0))), 2000.0, 6),
-    ("spawn, 1990 MiB", _steps("spawn", (11.0, 11.0, 11.0), ((330.0,), (330.0, 330.0),
-                                                           (330.0, 330.0, 330.0)),
-                               ((320.0,), (320.0, 320.0), (320.0, 320.0, 320.0))), 1990.0, 5),
+    ("spawn with a 6 MiB resource tracker, 1995 MiB", _steps(
+        "spawn", (11.0, 11.0, 11.0), ((330.0,), (330.0, 330.0), (330.0, 330.0, 330.0)),
+        ((320.0,), (320.0, 320.0), (320.0, 320.0, 320.0)), helpers=6.0), 1995.0, 5),
     ("spawn, exactly 4 workers' worth", _steps(
         "spawn", (10.0, 10.0, 10.0), ((300.0,), (300.0, 300.0), (300.0, 300.0, 300.0)),
         ((290.0,), (290.0, 290.0), (290.0, 290.0, 290.0))), 1210.0, 4),
