@@ -12,7 +12,9 @@ every run (counts, never timings).
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -68,6 +70,9 @@ def check_1(once: Callable[[Callable[[], Any]], Callable[[], Any]]) -> exercises
             return exercises.failed("2.1", (
                 f"after a failed init, get() must try again once and then keep the result: "
                 f"init ran {len(attempts)} times for 3 calls (2 is right)"))
+        waiter = _waiter_during_failed_init(once)
+        if waiter is not None:
+            return exercises.failed("2.1", waiter)
         nones: list[int] = []
         get = once(lambda: nones.append(1))  # an init whose result is None
         if [get(), get(), get()] != [None, None, None] or len(nones) != 1:
@@ -76,9 +81,58 @@ def check_1(once: Callable[[Callable[[], Any]], Callable[[], Any]]) -> exercises
                 "(1 is right): None is a result, not 'not loaded yet'; keep a separate flag"))
         return exercises.passed("2.1", (
             f"{m['threads']} threads ran init once per trial in {m['trials']} trials and got "
-            f"the same object; a failed init was retried once; a None result was kept"))
+            f"the same object; a failed init was retried once; a caller waiting on a failed "
+            f"init raised or loaded; a None result was kept"))
 
     return exercises.check("2.1", attempt)
+
+
+def _waiter_during_failed_init(once: Callable[..., Callable[[], Any]]) -> str | None:
+    """A caller arriving while the first init is held open (events), then fails, must raise
+    or load again, never return the value that was never made (the headline bug)."""
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def held() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            started.set()
+            release.wait(BOUND_S)
+            raise OSError("weights file is truncated")
+        return "tokenizer"
+
+    get = once(held)
+    def call(into: list[object]) -> None:
+        try:
+            into.append(get())
+        except OSError as error:
+            into.append(error)
+
+    got: list[object] = []
+    threads = [threading.Thread(target=call, args=(into,), daemon=True) for into in ([], got)]
+    if threads[0].start() or started.wait(BOUND_S):
+        threads[1].start()
+        _until_inside(threads[1], get)
+    release.set()
+    if any(t.join(BOUND_S) or t.is_alive() for t in threads if t.ident):
+        return "a caller of get() was still waiting after a failed init (bounded wait expired)"
+    bad = got and not isinstance(got[0], OSError) and got[0] != "tokenizer"
+    return (f"a caller that waited while init failed got {got[0]!r} instead of an error or a "
+            "retried load: it returned a value that was never made") if bad else None
+
+
+def _until_inside(thread: threading.Thread, get: Callable[[], Any]) -> None:
+    """Wait (bounded) until ``thread`` is inside ``get`` and has stopped moving: blocked."""
+    code = getattr(get, "__code__", None)
+    deadline, last, still = time.monotonic() + BOUND_S, None, 0
+    while time.monotonic() < deadline and thread.is_alive() and still < 5:
+        frame = sys._current_frames().get(thread.ident or -1)
+        stack: list[tuple[object, int]] = []
+        while frame is not None:
+            stack, frame = [*stack, (frame.f_code, frame.f_lasti)], frame.f_back
+        inside = code is None or any(c is code for c, _ in stack)
+        still, last = (still + 1 if inside and stack == last else 0), stack
+        time.sleep(0.01)
 
 
 def _holders() -> tuple[dict[str, Any], threading.Event]:
@@ -190,12 +244,12 @@ def check_3(reloadable: Callable[[Any], Any]) -> exercises.Verdict:
 
 
 def _steps(method: str, server: tuple[float, ...], workers: tuple[tuple[float, ...], ...],
-           uss: tuple[tuple[float, ...], ...]) -> list[Any]:
-    """WorkerMemory records for 1, 2, 3 workers: server PSS per step, workers' PSS and USS."""
+           uss: tuple[tuple[float, ...], ...], helpers: float = 0.0) -> list[Any]:
+    """WorkerMemory for 1, 2, 3 workers: server PSS, workers' PSS and USS, resource tracker."""
     from demos.publication.fork_costs import WorkerMemory
 
     return [WorkerMemory(method=method, server_uss_mib=min(server), server_pss_mib=s,
-                         uss_mib=u, pss_mib=p)
+                         uss_mib=u, pss_mib=p, helpers_pss_mib=helpers)
             for s, p, u in zip(server, workers, uss, strict=True)]
 
 
@@ -204,9 +258,9 @@ CAPACITY_CASES = [
     ("spawn, 2000 MiB", _steps("spawn", (11.0, 11.0, 11.0), ((330.0,), (330.0, 330.0),
                                                            (330.0, 330.0, 330.0)),
                                ((320.0,), (320.0, 320.0), (320.0, 320.0, 320.0))), 2000.0, 6),
-    ("spawn, 1990 MiB", _steps("spawn", (11.0, 11.0, 11.0), ((330.0,), (330.0, 330.0),
-                                                           (330.0, 330.0, 330.0)),
-                               ((320.0,), (320.0, 320.0), (320.0, 320.0, 320.0))), 1990.0, 5),
+    ("spawn with a 6 MiB resource tracker, 1995 MiB", _steps(
+        "spawn", (11.0, 11.0, 11.0), ((330.0,), (330.0, 330.0), (330.0, 330.0, 330.0)),
+        ((320.0,), (320.0, 320.0), (320.0, 320.0, 320.0)), helpers=6.0), 1995.0, 5),
     ("spawn, exactly 4 workers' worth", _steps(
         "spawn", (10.0, 10.0, 10.0), ((300.0,), (300.0, 300.0), (300.0, 300.0, 300.0)),
         ((290.0,), (290.0, 290.0), (290.0, 290.0, 290.0))), 1210.0, 4),

@@ -17,6 +17,8 @@ An answer that counts under the lock but decides outside it whether to close the
 model closes it twice if a reload lands between a request's last count and its decision.
 :func:`_reload_at_release` forces that: it runs ``reload`` the moment a request, its model
 call over, releases one of the reader's locks (one held in an attribute of its object).
+An answer that reads the model before taking its lock counts itself on a model a reload
+may already have closed: :func:`_reload_before_lock` reloads just before that acquire.
 """
 
 from __future__ import annotations
@@ -130,6 +132,48 @@ def _reload_at_release(reloadable: Any) -> str | None:
     return None
 
 
+def _reload_before_lock(reloadable: Any) -> str | None:
+    """Reload just before a request first takes one of the reader's locks; a problem, or None.
+
+    A request that read the model before taking the lock then counts itself on a model the
+    reload has already found idle and closed: the request uses a closed model, in every run.
+    """
+    old, new = TrackedModel(0), TrackedModel(1)
+    served, fired = reloadable(old), []
+
+    def reload_now() -> None:
+        if threading.current_thread().name == "request-g" and not fired:
+            fired.append(threading.Thread(target=served.reload, args=(new,), daemon=True))
+            fired[0].start()
+            fired[0].join(BOUND_S / 5)  # a reload may wait for this request: go on then
+
+    for name, value in list(getattr(served, "__dict__", {}).items()):
+        if isinstance(value, LOCKS):
+            setattr(served, name, HookedLock(value, lambda: None, reload_now))
+    errors: list[str] = []
+
+    def predict() -> None:
+        try:
+            served.predict(sample_ids(2, seed=3))
+        except Exception as error:  # what the request saw, for the verdict
+            errors.append(f"{type(error).__name__}: {error}")
+
+    request = threading.Thread(target=predict, name="request-g", daemon=True)
+    request.start()
+    request.join(BOUND_S)
+    for thread in fired:
+        thread.join(BOUND_S)
+    if request.is_alive() or any(t.is_alive() for t in fired):
+        return f"a request or the reload was still running after {BOUND_S}s"
+    wrong = [f"the request failed: {error}" for error in errors] + [
+        f"the old model was closed {old.closes} times (once is right)"] * (
+        bool(fired) and old.closes != 1) + ["the new model was closed"] * bool(new.closes)
+    if wrong:
+        return (f"when reload() ran just before a request took your lock, {', '.join(wrong)}: "
+                f"read the model under the same lock that counts its requests")
+    return None
+
+
 def check_reload(reloadable: Any) -> exercises.Verdict:
     """``reloadable(model)`` has ``predict(ids)`` and ``reload(new_model)``; see the module."""
     from demos.harness import bounded
@@ -205,7 +249,8 @@ def check_reload(reloadable: Any) -> exercises.Verdict:
     if problems and reads.unlocked >= IN_FLIGHT:
         problems.append(f"the {IN_FLIGHT} requests read their count at the same moment with "
                         "no lock held, so one update was lost: read and write it under one lock")
-    late = None if problems else _reload_at_release(reloadable)
+    late = None if problems else _reload_at_release(reloadable) or _reload_before_lock(
+        reloadable)
     if late:
         problems.append(late)
     if problems:

@@ -4,8 +4,8 @@
   an item of a dict or list attribute, subclasses such as ``defaultdict`` and ``Counter``
   included) wait until the other request has read too, unless one of the object's locks
   is held: a count read without a lock then loses an update in every run.
-* :class:`HookedLock` wraps one of the object's locks so that a release calls back: the
-  check reloads at that moment.
+* :class:`HookedLock` wraps one of the object's locks so that a release, or an acquire,
+  calls back: the check reloads at that moment.
 """
 
 from __future__ import annotations
@@ -116,12 +116,15 @@ def _pausing(value: Any, first_read: Callable[[], None]) -> Any:
 
 
 class HookedLock:
-    """One of the reader's locks, unchanged, except that a release calls ``after_release``."""
+    """One of the reader's locks, unchanged, except that a release calls ``after_release``
+    and an acquire first calls ``before_acquire``."""
 
-    def __init__(self, inner: Any, after_release: Callable[[], None]) -> None:
-        self.inner, self._after = inner, after_release
+    def __init__(self, inner: Any, after_release: Callable[[], None],
+                 before_acquire: Callable[[], None] = lambda: None) -> None:
+        self.inner, self._after, self._before = inner, after_release, before_acquire
 
     def acquire(self, *args: Any, **kwargs: Any) -> Any:
+        self._before()
         return self.inner.acquire(*args, **kwargs)
 
     def release(self) -> None:
@@ -129,6 +132,7 @@ class HookedLock:
         self._after()
 
     def __enter__(self) -> Any:
+        self._before()
         return self.inner.__enter__()
 
     def __exit__(self, *exc: Any) -> None:
