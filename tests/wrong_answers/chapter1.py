@@ -364,6 +364,12 @@ def _():
     return _p12(lambda v, k, **kw: _cast12(v, k, **kw, rtol_mode="ulps"))
 
 
+@wrong("1.2", "every budget right, but NaN and inf let through (no finite check)",
+       r"nan as real passed in silence")
+def _():
+    return _p12(_cast12)
+
+
 # --- 1.3 · an int8 cast ---------------------------------------------------------------------
 
 

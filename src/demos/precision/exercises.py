@@ -201,6 +201,10 @@ BFLOAT16_CASES: tuple[tuple[str, list[float], dict[str, Any], bool], ...] = (
     ("the count -3", [-3.0], {"kind": "count"}, False),
     ("0.1 as real within rtol 1e-4", [0.1], {"kind": "real", "rtol": 1e-4}, False),
     ("0.1 as real within rtol 0.01", [0.1], {"kind": "real", "rtol": 0.01}, True),
+    ("nan as real", [1.0, math.nan], {"kind": "real"}, False),
+    ("inf as an id", [1.0, math.inf], {"kind": "id"}, False),
+    ("nan as a timestamp at 1 second", [90.0, math.nan],
+     {"kind": "timestamp", "resolution": 1.0}, False),
 )
 
 
