@@ -255,6 +255,7 @@ INT8_CASES: tuple[tuple[str, list[float], float, list[int] | None], ...] = (
     ("nan has no int8", [1.0, math.nan], 0.1, None),
     ("12.8 at scale 0.1 is 128: one past the end", [12.8], 0.1, None),
     ("12.76 at scale 0.1 rounds to 128: out of range", [12.76], 0.1, None),
+    ("12.74 and -12.84 at scale 0.1 round to the ends", [12.74, -12.84], 0.1, [127, -128]),
 )
 
 
