@@ -144,7 +144,6 @@ def check_2(size_fn: Callable[[str], int], *, max_waste: float = 1.4) -> exercis
     (:func:`token_batches`, 32 rows, 2048 tokens) and measures the true padding: at most
     ``max_waste`` padded tokens per useful token, in at most half as many calls again as
     exact token counts need (counting characters as tokens makes far too many calls).
-    It sees only the estimates, so it cannot tell whether ``size_fn`` used the tokenizer.
     """
 
     def attempt() -> exercises.Verdict:
