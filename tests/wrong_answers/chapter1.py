@@ -364,6 +364,12 @@ def _():
     return _p12(lambda v, k, **kw: _cast12(v, k, **kw, rtol_mode="ulps"))
 
 
+@wrong("1.2", "every budget right, but NaN and inf let through (no finite check)",
+       r"nan as real passed in silence")
+def _():
+    return _p12(_cast12)
+
+
 # --- 1.3 · an int8 cast ---------------------------------------------------------------------
 
 
@@ -494,3 +500,15 @@ def _():
         return dict(Counter(n.op_type for n in graph.node if n.op_type != "Cast"))
 
     return _p14(answer)
+
+
+@wrong("1.3", "range checked before rounding: 127.4 and -128.4 refused",
+       r"round to the ends: raised")
+def _():
+    def quantize(values, scale):
+        q = np.asarray(values, np.float64) / scale
+        if not np.all(np.isfinite(q)) or np.any((q < -128) | (q > 127)):
+            raise ValueError("out of range")
+        return np.rint(q).astype(np.int8)
+
+    return _p13(quantize)

@@ -201,6 +201,10 @@ BFLOAT16_CASES: tuple[tuple[str, list[float], dict[str, Any], bool], ...] = (
     ("the count -3", [-3.0], {"kind": "count"}, False),
     ("0.1 as real within rtol 1e-4", [0.1], {"kind": "real", "rtol": 1e-4}, False),
     ("0.1 as real within rtol 0.01", [0.1], {"kind": "real", "rtol": 0.01}, True),
+    ("nan as real", [1.0, math.nan], {"kind": "real"}, False),
+    ("inf as an id", [1.0, math.inf], {"kind": "id"}, False),
+    ("nan as a timestamp at 1 second", [90.0, math.nan],
+     {"kind": "timestamp", "resolution": 1.0}, False),
 )
 
 
@@ -251,6 +255,7 @@ INT8_CASES: tuple[tuple[str, list[float], float, list[int] | None], ...] = (
     ("nan has no int8", [1.0, math.nan], 0.1, None),
     ("12.8 at scale 0.1 is 128: one past the end", [12.8], 0.1, None),
     ("12.76 at scale 0.1 rounds to 128: out of range", [12.76], 0.1, None),
+    ("12.74 and -12.84 at scale 0.1 round to the ends", [12.74, -12.84], 0.1, [127, -128]),
 )
 
 
