@@ -334,6 +334,36 @@ def _():
     return _p43(LosesOnError)
 
 
+@wrong("4.3", "the buffer put back in except and again in finally", r"put back twice")
+def _():
+    class TwiceOnError:
+        def __init__(self, size, make):
+            self._slots = threading.BoundedSemaphore(size)
+            self._lock = threading.Lock()
+            self._free, self._make = [], make
+
+        @contextlib.contextmanager
+        def borrow(self, timeout_s):
+            if not self._slots.acquire(timeout=timeout_s):
+                raise TimeoutError("no buffer")
+            try:
+                with self._lock:
+                    buffer = self._free.pop() if self._free else self._make()
+                try:
+                    yield buffer
+                except BaseException:
+                    with self._lock:
+                        self._free.append(buffer)
+                    raise
+                finally:
+                    with self._lock:
+                        self._free.append(buffer)
+            finally:
+                self._slots.release()
+
+    return _p43(TwiceOnError)
+
+
 @wrong("4.3", "queue.Empty let out instead of TimeoutError", r"raised Empty, not TimeoutError")
 def _():
     class Empty(_QueuePool):
