@@ -461,6 +461,33 @@ def _():
     return _p44(choose)
 
 
+@wrong("4.4", "right values, only a count of 0 rejected",
+       r"choose\('process per worker', -1, 8\) returned instead of raising ValueError")
+def _():
+    def choose(layout, request_threads, cores):
+        if layout not in ("shared session", "session per thread", "process per worker"):
+            raise ValueError(f"unknown layout {layout!r}")
+        if request_threads == 0 or cores == 0:
+            raise ValueError("counts must not be 0")
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
+        return max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "counts checked with < 1, so True is taken for 1",
+       r"choose\('session per thread', True, 8\) returned instead of raising ValueError")
+def _():
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
+        return max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
 @wrong("4.4", "rounded up instead of down", r"choose\('session per thread', 3, 8\) = 3")
 def _():
     def choose(layout, request_threads, cores):

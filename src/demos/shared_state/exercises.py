@@ -244,7 +244,8 @@ def check_4(choose: Callable[[str, int, int], int]) -> Verdict:
             if got != want:
                 wrong.append(f"choose({layout!r}, {n}, {cores}) = {got!r}, expected {want}")
         bad_cases = (("shared session", 0, 8), ("session per thread", 2, 0),
-                     ("thread pool", 2, 8))
+                     ("thread pool", 2, 8), ("process per worker", -1, 8),
+                     ("session per thread", True, 8))
         for bad in bad_cases:
             try:
                 choose(*bad)
