@@ -334,6 +334,36 @@ def _():
     return _p43(LosesOnError)
 
 
+@wrong("4.3", "the buffer put back in except and again in finally", r"put back twice")
+def _():
+    class TwiceOnError:
+        def __init__(self, size, make):
+            self._slots = threading.BoundedSemaphore(size)
+            self._lock = threading.Lock()
+            self._free, self._make = [], make
+
+        @contextlib.contextmanager
+        def borrow(self, timeout_s):
+            if not self._slots.acquire(timeout=timeout_s):
+                raise TimeoutError("no buffer")
+            try:
+                with self._lock:
+                    buffer = self._free.pop() if self._free else self._make()
+                try:
+                    yield buffer
+                except BaseException:
+                    with self._lock:
+                        self._free.append(buffer)
+                    raise
+                finally:
+                    with self._lock:
+                        self._free.append(buffer)
+            finally:
+                self._slots.release()
+
+    return _p43(TwiceOnError)
+
+
 @wrong("4.3", "queue.Empty let out instead of TimeoutError", r"raised Empty, not TimeoutError")
 def _():
     class Empty(_QueuePool):
@@ -424,6 +454,33 @@ def _():
     def choose(layout, request_threads, cores):
         if request_threads < 1 or cores < 1:
             raise ValueError("counts must be >= 1")
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
+        return max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "right values, only a count of 0 rejected",
+       r"choose\('process per worker', -1, 8\) returned instead of raising ValueError")
+def _():
+    def choose(layout, request_threads, cores):
+        if layout not in ("shared session", "session per thread", "process per worker"):
+            raise ValueError(f"unknown layout {layout!r}")
+        if request_threads == 0 or cores == 0:
+            raise ValueError("counts must not be 0")
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
+        return max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "counts checked with < 1, so True is taken for 1",
+       r"choose\('session per thread', True, 8\) returned instead of raising ValueError")
+def _():
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
         if layout == "shared session":
             return max(1, cores - request_threads + 1)
         return max(1, cores // request_threads)

@@ -18,9 +18,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from demos.exercises import Verdict, check, failed, passed
-from demos.harness import bounded, hammer
+from demos.harness import hammer
 from demos.shared_state._interleave import Interleaver, forcing, record_while_another_is_held
 from demos.shared_state._paced import paced
+from demos.shared_state._pool_paths import timeout_and_error_paths
 
 __all__ = ["check_1", "check_2", "check_3", "check_4"]
 
@@ -197,50 +198,10 @@ def check_3(pool_class: type, *, size: int = 2, threads: int = 6, borrows: int =
             problems.append(f"{size} callers could never hold buffers at the same time")
         if problems:  # the first problem only: which others show depends on the timing
             return failed("4.3", problems[0])
-        return _timeout_and_error_paths(pool, size, made, f"{threads} threads × {borrows} "
-                                                          f"borrows on {len(made)} buffers")
+        return timeout_and_error_paths(pool, size, made, f"{threads} threads × {borrows} "
+                                                        f"borrows on {len(made)} buffers")
 
     return check("4.3", attempt)
-
-
-def _timeout_and_error_paths(pool: Any, size: int, made: list[Any], seen: str) -> Verdict:
-    """With ``size`` buffers out, one more borrow must time out; an error must return one."""
-    held = [pool.borrow(1.0) for _ in range(size)]
-    for cm in held:
-        cm.__enter__()
-    try:
-        beyond = bounded(lambda: pool.borrow(0.05).__enter__(), 2.0, name="borrow-beyond")
-    finally:
-        for cm in held:
-            cm.__exit__(None, None, None)
-    if beyond.hung:
-        return failed("4.3", f"a borrow beyond {size} held buffers ignored its timeout_s "
-                             "and waited")
-    if beyond.ok:
-        return failed("4.3", f"a borrow beyond {size} held buffers did not time out")
-    if not isinstance(beyond.error, TimeoutError):
-        return failed("4.3", f"a borrow beyond {size} held buffers raised "
-                             f"{type(beyond.error).__name__}, not TimeoutError")
-    try:
-        with pool.borrow(1.0):
-            raise KeyError("the caller's block fails")
-    except KeyError:
-        pass
-    again = [pool.borrow(0.05) for _ in range(size)]
-    taken = []
-    try:
-        for cm in again:
-            cm.__enter__()
-            taken.append(cm)
-    except TimeoutError:
-        return failed("4.3", "a buffer was not returned when the caller's block raised")
-    finally:
-        for cm in taken:
-            cm.__exit__(None, None, None)
-    if len(made) > size:  # the slot came back but the buffer was dropped, so one was made
-        return failed("4.3", f"a buffer was not returned when the caller's block raised "
-                             f"({len(made)} buffers made for a pool of {size})")
-    return passed("4.3", f"{seen}, never shared, timeout and error paths right")
 
 
 #: The serving layouts of exercise 4.4, as :mod:`.layouts` names them.
@@ -283,7 +244,8 @@ def check_4(choose: Callable[[str, int, int], int]) -> Verdict:
             if got != want:
                 wrong.append(f"choose({layout!r}, {n}, {cores}) = {got!r}, expected {want}")
         bad_cases = (("shared session", 0, 8), ("session per thread", 2, 0),
-                     ("thread pool", 2, 8))
+                     ("thread pool", 2, 8), ("process per worker", -1, 8),
+                     ("session per thread", True, 8))
         for bad in bad_cases:
             try:
                 choose(*bad)
