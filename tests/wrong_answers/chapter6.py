@@ -127,6 +127,28 @@ def _():
     return _p62(Same)
 
 
+@wrong("6.2", "two copies whatever the size", r"a pool of 3: 3 checkouts at once")
+def _():
+    class TwoCopies:
+        def __init__(self, tokenizer, size):
+            self._free = queue.Queue()
+            for _ in range(2):
+                self._free.put(_copy(tokenizer))
+
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            try:
+                tokenizer = self._free.get(timeout=timeout_s)
+            except queue.Empty:
+                raise TimeoutError("no tokenizer free") from None
+            try:
+                yield tokenizer
+            finally:
+                self._free.put(tokenizer)
+
+    return _p62(TwoCopies)
+
+
 @wrong("6.2", "a fresh copy on every checkout: never runs out", r"returned a tokenizer instead")
 def _():
     class Fresh:
