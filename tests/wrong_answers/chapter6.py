@@ -310,6 +310,21 @@ def _():
     return _p63(encode_keep_end)
 
 
+@wrong("6.3", "an off-by-one: cut only past max_length + 1 ids",
+       r"differ from a private tokenizer")
+def _():
+    def encode_keep_end(tokenizer, texts, *, max_length):
+        specials = tokenizer.num_special_tokens_to_add(False)
+        out = []
+        for encoding in tokenizer.encode_batch(list(texts), add_special_tokens=False):
+            if len(encoding.ids) + specials > max_length + 1:  # max_length + 1 let through
+                encoding.truncate(max_length - specials, direction="left")
+            out.append(tokenizer.post_process(encoding).ids)
+        return out
+
+    return _p63(encode_keep_end)
+
+
 @wrong("6.3", "the last max_length ids sliced off: [CLS] lost", r"differ from a private tokenizer")
 def _():
     def encode_keep_end(tokenizer, texts, *, max_length):

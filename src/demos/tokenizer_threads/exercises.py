@@ -267,7 +267,8 @@ def check_3(encode_keep_end: Callable[..., list[list[int]]]) -> Verdict:
         real = fixed.share(Tokenizer.from_str(tokenizer_json))
         shared = _Watched(real)
         threads, lengths = 4, (8, 16, 24, 32)
-        texts = [[LONG[t], SHORT[t], LONG[t + 4]] for t in range(threads)]
+        edges = [["word " * (n + k) for k in (-3, -2, -1)] for n in lengths]  # n-1, n, n+1 ids
+        texts = [[LONG[t], SHORT[t], LONG[t + 4], *edges[t]] for t in range(threads)]
         want = [_keep_end_oracle(tokenizer_json, texts[t], lengths[t]) for t in range(threads)]
         gate = threading.Barrier(threads)
 
