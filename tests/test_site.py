@@ -499,6 +499,26 @@ def test_solutions_are_labelled_as_solutions(visits, name):
     assert wrong == [], f"listings without exactly one 'Show the full listing': {wrong}"
 
 
+@pytest.mark.parametrize(("tags", "mode", "expected"), [
+    (["listing", "hide-output"], "output", ("output", "Show the full listing")),
+    (["listing", "hide-input", "hide-output"], "input+output", ("all", "Show the full listing")),
+    (["solution", "hide-input"], "input", ("input", "Show the solution")),
+    (["solution", "hide-input", "hide-output"], "input+output", ("all", "Show the solution")),
+    (["hide-input", "hide-output"], "input+output", ("input+output", "Show code cell {type}")),
+])
+def test_a_labelled_cell_gets_one_toggle_that_says_what_it_hides(tags, mode, expected):
+    """myst-nb gives a cell hiding code and output two toggles; a listing or solution gets one
+    (hidden whole), an untagged cell keeps myst-nb's two."""
+    from docutils import nodes
+
+    from demos.plotting.sphinx_site import label_toggle
+
+    cell = nodes.container(nb_element="cell_code", cell_metadata={"tags": tags},
+                           hide_mode=mode, prompt_show="Show code cell {type}")
+    label_toggle(cell)
+    assert (cell["hide_mode"], cell["prompt_show"]) == expected
+
+
 def test_the_compat_page_renders_its_tables_as_tables_not_markdown_source(
         visits, site_browser, site_url):
     """Two real tables (environments, then every question against every environment), each
