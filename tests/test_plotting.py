@@ -197,6 +197,9 @@ def test_alt_text_says_what_the_data_show_not_only_what_the_parts_are():
                                    [[True, False], [False, False]], title="Verdicts")
     said = plotting.describe(fig)
     assert "1. A: broken manifested, fixed held; 2. B: broken held, fixed held" in said
+    fig, _ = plotting.verdict_grid(["A"], ["broken", "fixed"], [[True, False]], title="Counted",
+                                   notes=[["3 of 20", "0 of 20"]])  # a cell's count is data too
+    assert "A: broken manifested (3 of 20), fixed held (0 of 20)." in plotting.describe(fig)
     fig, _ = plotting.timeline([("t 0", 0, 20, "call"), ("t 1", 5, 30, "call")], title="T")
     assert "2 spans on 2 rows (t 0, t 1), from 0 to 30" in plotting.describe(fig)
 
