@@ -238,3 +238,12 @@ def test_alt_text_reads_grouped_bars_per_series_and_plain_horizontal_bars_as_bar
                                title="T")
     assert "A timeline of 2 spans on 2 rows (thread 0, thread 1)" in describe(fig)
     plt.close("all")
+
+
+def test_number_formats_have_distinct_book_colours_and_an_unknown_one_is_refused():
+    colours = [plotting.format_colour(f) for f in ("float16", "bfloat16", "float32", "float64")]
+    assert len(set(colours)) == 4  # three greys made float16 and float32 look alike
+    assert set(colours[:2]) <= set(plotting.FAMILIES["broken"])
+    assert colours[2:] == [plotting.FIXED, plotting.REFERENCE]
+    with pytest.raises(ValueError, match=r"format must be one of .*, got 'int8'"):
+        plotting.format_colour("int8")
