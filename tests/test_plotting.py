@@ -197,6 +197,9 @@ def test_alt_text_says_what_the_data_show_not_only_what_the_parts_are():
                                    [[True, False], [False, False]], title="Verdicts")
     said = plotting.describe(fig)
     assert "1. A: broken manifested, fixed held; 2. B: broken held, fixed held" in said
+    fig, _ = plotting.verdict_grid(["A"], ["broken", "fixed"], [[True, False]], title="Counted",
+                                   notes=[["3 of 20", "0 of 20"]])  # a cell's count is data too
+    assert "A: broken manifested (3 of 20), fixed held (0 of 20)." in plotting.describe(fig)
     fig, _ = plotting.timeline([("t 0", 0, 20, "call"), ("t 1", 5, 30, "call")], title="T")
     assert "2 spans on 2 rows (t 0, t 1), from 0 to 30" in plotting.describe(fig)
 
@@ -235,3 +238,12 @@ def test_alt_text_reads_grouped_bars_per_series_and_plain_horizontal_bars_as_bar
                                title="T")
     assert "A timeline of 2 spans on 2 rows (thread 0, thread 1)" in describe(fig)
     plt.close("all")
+
+
+def test_number_formats_have_distinct_book_colours_and_an_unknown_one_is_refused():
+    colours = [plotting.format_colour(f) for f in ("float16", "bfloat16", "float32", "float64")]
+    assert len(set(colours)) == 4  # three greys made float16 and float32 look alike
+    assert set(colours[:2]) <= set(plotting.FAMILIES["broken"])
+    assert colours[2:] == [plotting.FIXED, plotting.REFERENCE]
+    with pytest.raises(ValueError, match=r"format must be one of .*, got 'int8'"):
+        plotting.format_colour("int8")

@@ -1,8 +1,9 @@
 """The book's one visual language: colours, figure style and the recurring plots.
 
 Broken is always the vermillion family, fixed always the blue family, a reference or ideal
-green, and everything else (baselines, inputs, other series) neutral greys (Okabe–Ito
-hues, safe for the common forms of colour blindness). A series' colour follows from its
+green, number formats their own colours (:func:`format_colour`), and everything else
+(baselines, inputs, other series) neutral greys (Okabe–Ito hues, safe for the common forms
+of colour blindness). A series' colour follows from its
 label: ``"broken…"`` / ``"fixed…"`` / ``"reference…"`` (or ``"ideal"``, ``"oracle"``,
 ``"float64"``) and anything else is neutral; several series of one family differ by shade
 and marker. Chapters never pick colours themselves (a test checks their figure code), so a
@@ -39,6 +40,7 @@ from demos.plotting.palette import (
     NEUTRAL,
     REFERENCE,
     colour_for,
+    format_colour,
     marker_for,
     role_of,
     styles,
@@ -58,6 +60,7 @@ __all__ = [
     "describe",
     "error_vs_magnitude",
     "figure",
+    "format_colour",
     "heatmap",
     "latency_throughput",
     "legend",

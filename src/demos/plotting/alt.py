@@ -23,7 +23,8 @@ from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-__all__ = ["describe", "install", "min_text_px", "png_description", "png_min_text_px", "set_alt"]
+__all__ = ["describe", "install", "min_text_px", "png_description", "png_min_text_px", "set_alt",
+           "set_cell_alt"]
 
 _KEY = "Description"
 #: The smallest text drawn, in pixels of the PNG, so a test can compute how large it is on
@@ -113,6 +114,19 @@ def _timeline(ax: Any) -> str:
             f"from {_num(start)} to {_num(end)} {ax.get_xlabel() or ''}.").replace(" .", ".")
 
 
+def _cell_words(text: Text) -> str:
+    """What a grid cell says: its own reading if it was given one (:func:`set_cell_alt`),
+    else all its lines, as the phrase they were wrapped from ("named by" / "runtime")."""
+    given = getattr(text, "_demos_alt", None)
+    return given or " ".join(text.get_text().replace("-\n", "-").split())
+
+
+def set_cell_alt(text: Text, words: str) -> None:
+    """How a grid cell reads aloud, when its lines are not one phrase (a verdict and, under
+    it, its count: ``"manifested (3 of 20)"``)."""
+    text._demos_alt = words  # type: ignore[attr-defined]
+
+
 def _grid(ax: Any) -> str:
     """A grid of words (a verdict grid): each row's label and the words in its cells."""
     rows = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
@@ -120,7 +134,7 @@ def _grid(ax: Any) -> str:
     words: dict[int, list[tuple[float, str]]] = {}
     for text in ax.texts:
         x, y = text.get_position()
-        words.setdefault(round(y), []).append((x, text.get_text().split("\n")[0]))
+        words.setdefault(round(y), []).append((x, _cell_words(text)))
     if not rows or not words:
         return ""
     said = [f"{rows[i]}: " + ", ".join(f"{cols[round(x)]} {w}" if round(x) < len(cols) else w

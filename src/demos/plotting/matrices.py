@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from demos.plotting.alt import set_cell_alt
 from demos.plotting.layout import MAX_WIDTH_IN, MIN_FONT_PT, figure
 from demos.plotting.palette import BROKEN, FIXED
 
@@ -77,8 +78,10 @@ def verdict_grid(
                                                facecolor=colour, edgecolor="white"))
             word = "manifested" if bad else "held"
             note = f"\n{notes[i][j]}" if notes is not None and notes[i][j] else ""
-            ax.text(j, i, word + note, ha="center", va="center", fontsize=MIN_FONT_PT,
-                    color="white", fontweight="bold")
+            cell = ax.text(j, i, word + note, ha="center", va="center", fontsize=MIN_FONT_PT,
+                           color="white", fontweight="bold")
+            if note:
+                set_cell_alt(cell, f"{word} ({note.strip()})")
     ax.set_xlim(-0.5, len(columns) - 0.5)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xticks(range(len(columns)), list(columns))

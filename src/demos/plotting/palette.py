@@ -18,6 +18,7 @@ __all__ = [
     "NEUTRAL",
     "REFERENCE",
     "colour_for",
+    "format_colour",
     "marker_for",
     "role_of",
     "styles",
@@ -39,6 +40,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "neutral": (NEUTRAL, "#999999", "#222222", "#BBBBBB"),
 }
 MARKERS = ("o", "s", "^", "D", "v", "P")
+#: Number formats, each its own colour in every figure: the 16-bit formats a cast loses
+#: most in (the chapter's pitfall) in the broken family, vermillion and orange; float32,
+#: which the model computes in and the fix casts to under a budget, fixed blue; float64, the
+#: reference. Three greys made float16 and float32 hard to tell apart (#24).
+FORMATS: dict[str, str] = {"float16": BROKEN, "bfloat16": FAMILIES["broken"][1],
+                           "float32": FIXED, "float64": REFERENCE}
 
 
 def role_of(label: str) -> Role:
@@ -57,6 +64,14 @@ def colour_for(label: str, index: int = 0) -> str:
     """The colour for a series: its role's family, the ``index``-th shade of it."""
     family = FAMILIES[role_of(label)]
     return family[index % len(family)]
+
+
+def format_colour(name: str) -> str:
+    """The colour of a number format (``"float16"``, ``"bfloat16"``, ``"float32"``,
+    ``"float64"``); any other name is refused, naming the ones there are."""
+    if name not in FORMATS:
+        raise ValueError(f"format must be one of {sorted(FORMATS)}, got {name!r}")
+    return FORMATS[name]
 
 
 def marker_for(index: int) -> str:

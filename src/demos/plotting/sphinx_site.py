@@ -5,7 +5,8 @@
   before that (or by other code) gets the section it sits in, never its file path.
 * Toggle labels. myst-nb labels every collapsed cell "Show code cell source"; a cell
   tagged ``solution`` says "Show the solution", and one tagged ``listing`` (a long listing
-  whose output is collapsed with ``hide-output``) says "Show the full listing".
+  whose output is collapsed with ``hide-output``) says "Show the full listing"; either has
+  one toggle, even when both its code and its output are hidden.
 * The cheat sheet at a glance. ``book/cheatsheet.md`` is written as paragraphs
   (``**Symptom.** …``, ``**How to detect.** …``, ``**Fix.** …``) that the chapters' authors
   edit and the front page quotes; on the site each pitfall's paragraphs become one table,
@@ -70,13 +71,24 @@ class ToggleLabels(SphinxPostTransform):
 
     def run(self, **kwargs: Any) -> None:
         for cell in self.document.findall(nodes.container):
-            if cell.get("nb_element") != "cell_code" or not cell.get("hide_mode"):
-                continue
-            tags = cell.get("cell_metadata", {}).get("tags", [])
-            for tag, (show, hide) in LABELS.items():
-                if tag in tags:
-                    cell["prompt_show"], cell["prompt_hide"] = show, hide
-                    break
+            if cell.get("nb_element") == "cell_code" and cell.get("hide_mode"):
+                label_toggle(cell)
+
+
+def label_toggle(cell: nodes.container) -> None:
+    """Label a hidden code cell's toggle by its tag; a labelled cell has exactly one toggle.
+
+    Tagged ``hide-input`` and ``hide-output`` both, myst-nb gives a cell two toggles (one
+    for its code, one for its output), and with one label a listing read "Show the full
+    listing" twice; such a cell is hidden whole, under one toggle, instead.
+    """
+    tags = cell.get("cell_metadata", {}).get("tags", [])
+    for tag, (show, hide) in LABELS.items():
+        if tag in tags:
+            cell["prompt_show"], cell["prompt_hide"] = show, hide
+            if cell.get("hide_mode") == "input+output":
+                cell["hide_mode"] = "all"
+            return
 
 
 #: The cheat sheet's labels, in their order in a block, and the row each becomes.

@@ -34,19 +34,21 @@ def roundtrip(dtypes: Sequence[str] = ("float16", "bfloat16", "float32")) -> tup
     fig, ax = plotting.error_vs_magnitude(
         series, title="Round trip float64 → dtype → float64",
         xlabel="magnitude of the value", ylabel="worst relative error")
-    # Three neutral series (a format is neither broken nor fixed): told apart by line style
-    # and marker as well as shade, and each eps line is named where it is drawn.
+    # Each format in its own colour (plotting.format_colour: the 16-bit casts in the broken
+    # family, float32 blue), told apart by line style and marker too, and each eps line is
+    # named where it is drawn, in dark ink (orange text on white is too faint to read).
     for i, (line, dtype) in enumerate(zip(ax.lines, dtypes, strict=True)):
+        line.set_color(plotting.format_colour(dtype))
         line.set_linestyle(("-", "--", "-.")[i % 3])
         line.set_marker(plotting.marker_for(i))
         line.set_markevery(0.12)
         line.set_markersize(5)
         eps = float(_finfo(dtype).eps)
-        ax.axhline(eps, color=plotting.colour_for(dtype, i), linestyle=":", linewidth=1)
+        ax.axhline(eps, color=plotting.format_colour(dtype), linestyle=":", linewidth=1.2)
         below = i == 0 and len(dtypes) > 1  # float16's label under its line, off bfloat16's
         ax.annotate(f"{dtype} eps", (1e-30, eps), textcoords="offset points",
                     xytext=(0, -2 if below else 2), va="top" if below else "bottom",
-                    fontsize=plotting.MIN_FONT_PT, color=plotting.colour_for(dtype, i))
+                    fontsize=plotting.MIN_FONT_PT, color=plotting.FAMILIES["neutral"][2])
     for old in list(fig.legends):  # the legend again, with the styles
         old.remove()
     plotting.legend(ax)
@@ -63,7 +65,7 @@ def integers(starts: npt.ArrayLike,
                               "first id of 1,000 consecutive ids", "ids still distinct (%)")
     for i, dtype in enumerate(dtypes):
         kept = curves.distinct_integers(dtype, starts)
-        ax.plot(starts, 100 * kept, label=dtype, color=plotting.colour_for(dtype, i),
+        ax.plot(starts, 100 * kept, label=dtype, color=plotting.format_colour(dtype),
                 marker=plotting.marker_for(i), markersize=3)
     ax.set_xscale("log")
     plotting.legend(ax)

@@ -75,12 +75,32 @@ def trial_timeline(trial: Trial, *, title: str, role: str = "", zoom: bool = Tru
 def loads_vs_threads(
     series: Mapping[str, tuple[Sequence[int], Sequence[float]]], *, title: str, ylabel: str
 ) -> tuple[Figure, Any]:
-    """Loads against threads, one line per variant; styles differ so equal lines stay visible."""
-    fig, ax = plotting.rate_vs_threads(series, title=title, ylabel=ylabel)
+    """Loads at each thread count, one bar per variant side by side, so that variants with
+    equal values (every fixed one loads once, both broken ones as often as there are
+    threads) stand next to each other instead of one line hiding another."""
+    xs = sorted({x for xs_, _ in series.values() for x in xs_})
+    fig, ax = plotting.figure(title, "threads", ylabel)
+    width = 0.8 / len(series)
+    hatches = ("", "//", "..", "xx", "\\\\", "++")  # a second cue besides the shade
+    for i, ((label, (threads, values)), style) in enumerate(
+            zip(series.items(), plotting.styles(list(series)).values(), strict=True)):
+        at = {x: v for x, v in zip(threads, values, strict=True)}
+        ax.bar([xs.index(x) + (i - (len(series) - 1) / 2) * width for x in at],
+               list(at.values()), width, label=label, color=style["color"],
+               hatch=hatches[i % len(hatches)], edgecolor="white", linewidth=0.5)
+    ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+    ax.grid(axis="x", visible=False)
+    plotting.legend(ax, ncols=2)
+    return fig, ax
+
+
+def worker_threads(
+    series: Mapping[str, tuple[Sequence[int], Sequence[float]]], *, title: str
+) -> tuple[Figure, Any]:
+    """OS threads in a worker process against the intra-op threads its session asked for;
+    styles differ and lines are shifted sideways so equal lines stay visible."""
+    fig, ax = plotting.rate_vs_threads(series, title=title, ylabel="OS threads in the worker")
     styles = [("-", "o", 9), ("--", "s", 7), (":", "^", 7), ("-.", "D", 5)]
-    # Equal values (every fixed variant loads once) would draw one line over the other and
-    # hide them: each series is shifted sideways by a fraction of the smallest gap between
-    # thread counts, so every line and marker stays visible; the ticks keep the true counts.
     xs = sorted({x for xs_, _ in series.values() for x in xs_})
     gap = min((b - a for a, b in pairwise(xs)), default=1)
     n = len(ax.lines)
@@ -91,18 +111,12 @@ def loads_vs_threads(
         line.set_markersize(size)
         shift = (i - (n - 1) / 2) * 0.12 * gap
         line.set_xdata([x + shift for x in line.get_xdata()])
+    ax.relim()  # the limits again, around the shifted lines: no marker cut at an edge
+    ax.autoscale_view()
     ax.set_xticks(xs)
     for old in list(fig.legends):  # redraw the legend below the axes with the new styles
         old.remove()
     plotting.legend(ax, ncols=2)
-    return fig, ax
-
-
-def worker_threads(
-    series: Mapping[str, tuple[Sequence[int], Sequence[float]]], *, title: str
-) -> tuple[Figure, Any]:
-    """OS threads in a worker process against the intra-op threads its session asked for."""
-    fig, ax = loads_vs_threads(series, title=title, ylabel="OS threads in the worker")
     ax.set_xlabel("intra_op_num_threads of the session")
     return fig, ax
 
