@@ -453,3 +453,21 @@ def _():
     from demos.input_contract import runtime
 
     return _p54(_right_but(runtime.max_ir_version, runtime.max_opset, raw_domain=True))
+
+
+@wrong("5.1", "any use_defaults taken as accepting every default",
+       r"use_defaults=\['scale'\] passed in silence")
+def _():
+    broken = _contract()
+
+    class AnyOptIn(broken.ModelContract):
+        def run(self, arrays, outputs=None, *, use_defaults=()):
+            if not use_defaults:  # the caller listed some defaults: take them all
+                for spec in self.signature.defaults:
+                    if spec.name not in arrays:
+                        raise broken.ContractError(f"input {spec.name!r} was left out")
+            names = [s.name for s in self.signature.outputs] if outputs is None else outputs
+            return dict(zip(names, self.session.run(list(names), self.feeds(arrays)),
+                            strict=True))
+
+    return _p51(AnyOptIn)

@@ -55,12 +55,16 @@ def _second_model_problem(contract_class: type) -> str | None:
     """What ``contract_class`` gets wrong on :func:`calibrated_scorer`, or None."""
     contract = contract_class(graphs.session(calibrated_scorer()))
     x, three = np.array([[1.0, -2.0]], np.float32), np.array(3.0, np.float32)
-    for arrays, outputs, missing in (({"x": x}, None, ("scale", "shift")),
-                                     ({"x": x, "scale": three}, None, ("shift",)),
-                                     ({"x": x}, ["shifted"], ("scale", "shift"))):
-        asked = f" with outputs={outputs}" if outputs else ""
+    for arrays, outputs, accepted, missing in (
+            ({"x": x}, None, (), ("scale", "shift")),
+            ({"x": x, "scale": three}, None, (), ("shift",)),
+            ({"x": x}, ["shifted"], (), ("scale", "shift")),
+            ({"x": x}, None, ("scale",), ("shift",))):  # one default accepted, not both
+        how = [f"outputs={outputs}"] * bool(outputs) + [f"use_defaults={list(accepted)}"] * bool(
+            accepted)
+        asked = f" with {' and '.join(how)}" if how else ""
         try:
-            contract.run(arrays, outputs)
+            contract.run(arrays, outputs, use_defaults=accepted)
         except ContractError as error:
             if not any(name in str(error) for name in missing):
                 return (f"a second model: leaving out {' and '.join(missing)} raised an error "
@@ -70,8 +74,8 @@ def _second_model_problem(contract_class: type) -> str | None:
             return (f"a second model: leaving out {' and '.join(missing)} raised "
                     f"{type(error).__name__}, not a ContractError")
         return (f"a second model: leaving out {' and '.join(missing)}{asked} passed in "
-                "silence (is an input name written into your class, or the check skipped "
-                "when outputs are named?)")
+                "silence (is an input name written into your class, the check skipped "
+                "when outputs are named, or every default accepted once one is listed?)")
     asks = ((({"x": x}, ["scaled", "shifted"], ("scale", "shift")),
              {"scaled": x * 2.0, "shifted": x * 2.0 + 0.5}),
             (({"x": x, "scale": three, "shift": three}, None, ()),
