@@ -182,16 +182,24 @@ def _held_at_once(pool: Any, size: int, source: Tokenizer) -> str | None:
     with contextlib.suppress(KeyError), pool.checkout(timeout_s=1.0):
         raise KeyError("the request failed")
     again = [pool.checkout(timeout_s=0.2) for _ in range(size)]
-    taken = []
+    taken, lent = [], []
     try:
         for manager in again:
-            manager.__enter__()
+            lent.append(manager.__enter__())
             taken.append(manager)
+        # Every tokenizer has been out and back by now: the pool must still hold `size`
+        # different ones and no more (one checked back in twice would be lent to two holders).
+        extra = None if len({id(t) for t in lent}) < size else bounded(
+            one_more, 5.0, name="tt-ex-checkout-again")
     except TimeoutError:
         return "a tokenizer was not checked back in when the request using it raised"
     finally:
         for manager in taken:
             manager.__exit__(None, None, None)
+    if extra is None or extra.ok:
+        return (f"after use, {size} checkouts held at once got {len({id(t) for t in lent})} "
+                f"tokenizer(s) between them{'' if extra is None else ' and one more'}: "
+                "a tokenizer checked back in twice is lent to two holders")
     return None
 
 
