@@ -3,7 +3,7 @@
 * :func:`check_1`: a ``ModelContract`` subclass that asks for outputs by name and refuses an
   overridable initializer left out by accident (through :func:`scenario.run`).
 * :func:`check_2`: a feed builder for *any* encoder-like session, whatever inputs and
-  integer types it declares: tried on three models built with ``onnx.helper``.
+  integer types it declares: tried on four models built with ``onnx.helper``.
 * :func:`check_3`: which output holds what, found by a known answer rather than by name:
   tried on span heads whose output names are right and whose names are swapped.
 * :func:`check_4`: a start-up check of a model file against this onnxruntime, judged
