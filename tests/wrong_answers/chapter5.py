@@ -481,3 +481,29 @@ def _():
     from demos.input_contract import runtime
 
     return _p54(_right_but(runtime.max_ir_version, runtime.max_opset, blind_functions=True))
+
+
+def _probe_outputs(session):
+    probe = np.eye(4, dtype=np.float32)[None]  # token k is the k-th unit vector
+    names = [o.name for o in session.get_outputs()]
+    return names, dict(zip(names, session.run(names, {"hidden": probe}), strict=True))
+
+
+@wrong("5.3", "matched by the signs of each output, not its values", r"wrong for: weights 4")
+def _():
+    def identify(session, weights):
+        names, out = _probe_outputs(session)
+        start = next(n for n in names if (np.sign(out[n][0]) == np.sign(weights[:, 0])).all())
+        return {"start": start, "end": next(n for n in names if n != start)}
+
+    return _p53(identify)
+
+
+@wrong("5.3", "matched by the first value only", r"wrong for: weights 4")
+def _():
+    def identify(session, weights):
+        names, out = _probe_outputs(session)
+        start = next(n for n in names if np.isclose(out[n][0][0], weights[0, 0]))
+        return {"start": start, "end": next(n for n in names if n != start)}
+
+    return _p53(identify)

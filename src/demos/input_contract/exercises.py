@@ -222,14 +222,18 @@ def check_2(make_feeds: Callable[[Any, list[Any]], dict[str, Any]]) -> Verdict:
 
 
 def span_heads() -> list[tuple[str, onnx.ModelProto, np.ndarray, dict[str, str]]]:
-    """``(label, model, weights, truth)``: three weight sets, names right and names swapped;
+    """``(label, model, weights, truth)``: four weight sets, names right and names swapped;
     ``truth`` maps "start"/"end" to the output name that really holds them. The third set
     is the first with its columns swapped, so no rule on the values alone (the larger
-    output is the start, say) holds for all three."""
+    output is the start, say) holds for all of them; the fourth set's columns agree in
+    their signs, their largest row and their first row, so only the whole column tells
+    them apart."""
     heads = []
     first = np.random.default_rng(1).normal(size=(4, 2)).astype(np.float32)
-    for seed in (1, 2, 3):
+    alike = np.array([[0.5, 0.5], [1.0, 2.0], [-0.3, -0.6], [0.7, 1.4]], np.float32)
+    for seed in (1, 2, 3, 4):
         weights = (first if seed == 1 else first[:, ::-1].copy() if seed == 3 else
+                   alike if seed == 4 else
                    np.random.default_rng(seed).normal(size=(4, 2)).astype(np.float32))
         for mislabelled in (False, True):
             truth = ({"start": "end_logits", "end": "start_logits"} if mislabelled
