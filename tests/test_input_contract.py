@@ -265,8 +265,8 @@ def test_whole_catalogue_manifests_for_broken_and_holds_for_fixed(model):
         assert bad.metrics["unclear_error"] == len(UNCLEAR)
         assert bad.metrics["named_by_runtime"] == len(NAMED_BY_RUNTIME)
         assert bad.headline == (f"{len(SILENT)} of {len(scenario.CASES)} mistakes went silent, "
-                                f"{len(UNCLEAR)} raised errors that do not name the input, "
-                                "field or values at fault")
+                                f"{len(UNCLEAR)} raised errors that leave out a fact (the "
+                                "input, field or value at fault)")
     assert not good.manifested and good.metrics["clear_error"] == len(scenario.CASES) - 1
     assert good.metrics["correct"] == 1
 

@@ -115,10 +115,12 @@ TAIL = """\
 
 
 def toc_notebooks(root: Path) -> list[str]:
-    """``notebooks/<stem>`` entries of ``_toc.yml``, in book order."""
+    """``notebooks/<stem>`` entries of ``_toc.yml``, in book order: each chapter, then its
+    depth pages (its ``sections``)."""
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]] + [c["file"] for part in toc.get("parts", [])
-                             for c in part.get("chapters", [])]
+    files = [toc["root"]] + [f for part in toc.get("parts", [])
+                             for c in part.get("chapters", [])
+                             for f in [c["file"], *(s["file"] for s in c.get("sections", []))]]
     return [f for f in files if f.startswith("notebooks/")]
 
 

@@ -332,7 +332,7 @@ def _():
 
 
 def _right_but(ir_limit, opset_limit, *, blind_ops=False, none_is_zero=False,
-               at_limit_too=False, raw_domain=False):
+               at_limit_too=False, raw_domain=False, blind_functions=False):
     """The solution's shape, with the limits or the operator lookup taken another way."""
     from demos.input_contract import runtime
 
@@ -348,6 +348,8 @@ def _right_but(ir_limit, opset_limit, *, blind_ops=False, none_is_zero=False,
                                       else opset.version > limit):
                 found.append(f"{opset.domain or 'ai.onnx'} opset {opset.version}; up to {limit}")
         known = runtime.runtime_operators() or set()
+        if not blind_functions:
+            known = known | {(f.domain, f.name) for f in model.functions}
         names = {op for _, op in known}
         for node in model.graph.node:
             key = (node.domain if raw_domain or node.domain != "ai.onnx" else "", node.op_type)
@@ -453,3 +455,55 @@ def _():
     from demos.input_contract import runtime
 
     return _p54(_right_but(runtime.max_ir_version, runtime.max_opset, raw_domain=True))
+
+
+@wrong("5.1", "any use_defaults taken as accepting every default",
+       r"use_defaults=\['scale'\] passed in silence")
+def _():
+    broken = _contract()
+
+    class AnyOptIn(broken.ModelContract):
+        def run(self, arrays, outputs=None, *, use_defaults=()):
+            if not use_defaults:  # the caller listed some defaults: take them all
+                for spec in self.signature.defaults:
+                    if spec.name not in arrays:
+                        raise broken.ContractError(f"input {spec.name!r} was left out")
+            names = [s.name for s in self.signature.outputs] if outputs is None else outputs
+            return dict(zip(names, self.session.run(list(names), self.feeds(arrays)),
+                            strict=True))
+
+    return _p51(AnyOptIn)
+
+
+@wrong("5.4", "a function the model defines itself reported as a missing operator",
+       r"DoubleRelu, a function it defines itself .*loads here, but you reported")
+def _():
+    from demos.input_contract import runtime
+
+    return _p54(_right_but(runtime.max_ir_version, runtime.max_opset, blind_functions=True))
+
+
+def _probe_outputs(session):
+    probe = np.eye(4, dtype=np.float32)[None]  # token k is the k-th unit vector
+    names = [o.name for o in session.get_outputs()]
+    return names, dict(zip(names, session.run(names, {"hidden": probe}), strict=True))
+
+
+@wrong("5.3", "matched by the signs of each output, not its values", r"wrong for: weights 4")
+def _():
+    def identify(session, weights):
+        names, out = _probe_outputs(session)
+        start = next(n for n in names if (np.sign(out[n][0]) == np.sign(weights[:, 0])).all())
+        return {"start": start, "end": next(n for n in names if n != start)}
+
+    return _p53(identify)
+
+
+@wrong("5.3", "matched by the first value only", r"wrong for: weights 4")
+def _():
+    def identify(session, weights):
+        names, out = _probe_outputs(session)
+        start = next(n for n in names if np.isclose(out[n][0][0], weights[0, 0]))
+        return {"start": start, "end": next(n for n in names if n != start)}
+
+    return _p53(identify)

@@ -344,3 +344,27 @@ def _():
         return [tokenizer.post_process(encoding).ids for encoding in encodings]
 
     return _p63(encode_keep_end)
+
+
+@wrong("6.2", "checked back in twice (after the yield and in finally)",
+       r"checked back in twice is lent to two holders")
+def _():
+    class TwiceIn:
+        def __init__(self, tokenizer, size):
+            self._free = queue.Queue()
+            for _ in range(size):
+                self._free.put(_copy(tokenizer))
+
+        @contextlib.contextmanager
+        def checkout(self, timeout_s):
+            try:
+                tokenizer = self._free.get(timeout=timeout_s)
+            except queue.Empty:
+                raise TimeoutError("no tokenizer free") from None
+            try:
+                yield tokenizer
+                self._free.put(tokenizer)  # back in...
+            finally:
+                self._free.put(tokenizer)  # ...and once more
+
+    return _p62(TwiceIn)

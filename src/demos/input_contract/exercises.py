@@ -3,7 +3,7 @@
 * :func:`check_1`: a ``ModelContract`` subclass that asks for outputs by name and refuses an
   overridable initializer left out by accident (through :func:`scenario.run`).
 * :func:`check_2`: a feed builder for *any* encoder-like session, whatever inputs and
-  integer types it declares: tried on three models built with ``onnx.helper``.
+  integer types it declares: tried on four models built with ``onnx.helper``.
 * :func:`check_3`: which output holds what, found by a known answer rather than by name:
   tried on span heads whose output names are right and whose names are swapped.
 * :func:`check_4`: a start-up check of a model file against this onnxruntime, judged
@@ -55,12 +55,16 @@ def _second_model_problem(contract_class: type) -> str | None:
     """What ``contract_class`` gets wrong on :func:`calibrated_scorer`, or None."""
     contract = contract_class(graphs.session(calibrated_scorer()))
     x, three = np.array([[1.0, -2.0]], np.float32), np.array(3.0, np.float32)
-    for arrays, outputs, missing in (({"x": x}, None, ("scale", "shift")),
-                                     ({"x": x, "scale": three}, None, ("shift",)),
-                                     ({"x": x}, ["shifted"], ("scale", "shift"))):
-        asked = f" with outputs={outputs}" if outputs else ""
+    for arrays, outputs, accepted, missing in (
+            ({"x": x}, None, (), ("scale", "shift")),
+            ({"x": x, "scale": three}, None, (), ("shift",)),
+            ({"x": x}, ["shifted"], (), ("scale", "shift")),
+            ({"x": x}, None, ("scale",), ("shift",))):  # one default accepted, not both
+        how = [f"outputs={outputs}"] * bool(outputs) + [f"use_defaults={list(accepted)}"] * bool(
+            accepted)
+        asked = f" with {' and '.join(how)}" if how else ""
         try:
-            contract.run(arrays, outputs)
+            contract.run(arrays, outputs, use_defaults=accepted)
         except ContractError as error:
             if not any(name in str(error) for name in missing):
                 return (f"a second model: leaving out {' and '.join(missing)} raised an error "
@@ -70,8 +74,8 @@ def _second_model_problem(contract_class: type) -> str | None:
             return (f"a second model: leaving out {' and '.join(missing)} raised "
                     f"{type(error).__name__}, not a ContractError")
         return (f"a second model: leaving out {' and '.join(missing)}{asked} passed in "
-                "silence (is an input name written into your class, or the check skipped "
-                "when outputs are named?)")
+                "silence (is an input name written into your class, the check skipped "
+                "when outputs are named, or every default accepted once one is listed?)")
     asks = ((({"x": x}, ["scaled", "shifted"], ("scale", "shift")),
              {"scaled": x * 2.0, "shifted": x * 2.0 + 0.5}),
             (({"x": x, "scale": three, "shift": three}, None, ()),
@@ -218,14 +222,18 @@ def check_2(make_feeds: Callable[[Any, list[Any]], dict[str, Any]]) -> Verdict:
 
 
 def span_heads() -> list[tuple[str, onnx.ModelProto, np.ndarray, dict[str, str]]]:
-    """``(label, model, weights, truth)``: three weight sets, names right and names swapped;
+    """``(label, model, weights, truth)``: four weight sets, names right and names swapped;
     ``truth`` maps "start"/"end" to the output name that really holds them. The third set
     is the first with its columns swapped, so no rule on the values alone (the larger
-    output is the start, say) holds for all three."""
+    output is the start, say) holds for all of them; the fourth set's columns agree in
+    their signs, their largest row and their first row, so only the whole column tells
+    them apart."""
     heads = []
     first = np.random.default_rng(1).normal(size=(4, 2)).astype(np.float32)
-    for seed in (1, 2, 3):
+    alike = np.array([[0.5, 0.5], [1.0, 2.0], [-0.3, -0.6], [0.7, 1.4]], np.float32)
+    for seed in (1, 2, 3, 4):
         weights = (first if seed == 1 else first[:, ::-1].copy() if seed == 3 else
+                   alike if seed == 4 else
                    np.random.default_rng(seed).normal(size=(4, 2)).astype(np.float32))
         for mislabelled in (False, True):
             truth = ({"start": "end_logits", "end": "start_logits"} if mislabelled

@@ -49,6 +49,23 @@ def _op_in_wrong_domain() -> onnx.ModelProto:
         onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("ai.onnx.ml", 3)])
 
 
+def _local_function() -> onnx.ModelProto:
+    """A node calling ``my.functions:DoubleRelu``, a function the model defines itself
+    (``model.functions``, as exporters write them): no runtime lists it, and it loads."""
+    f = onnx.TensorProto.FLOAT
+    function = onnx.helper.make_function(
+        "my.functions", "DoubleRelu", ["x"], ["y"],
+        [onnx.helper.make_node("Relu", ["x"], ["r"]),
+         onnx.helper.make_node("Add", ["r", "r"], ["y"])],
+        [onnx.helper.make_opsetid("", 17)])
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("DoubleRelu", ["x"], ["y"], domain="my.functions")],
+        "local_function", [onnx.helper.make_tensor_value_info("x", f, [2])],
+        [onnx.helper.make_tensor_value_info("y", f, [2])])
+    return onnx.helper.make_model(graph, ir_version=8, functions=[function], opset_imports=[
+        onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("my.functions", 1)])
+
+
 def _explicit_domain(model: onnx.ModelProto) -> onnx.ModelProto:
     """``model`` with every node's domain written ``ai.onnx``, the long name of ``""``."""
     copy = onnx.ModelProto()
@@ -84,6 +101,8 @@ def models() -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]:
          _with_opset(head, "ai.onnx.ml", ml), (), 0),
         ("a model that also imports a custom domain, my.functions opset 1 (no limit: "
          "max_opset is None)", _with_opset(head, "my.functions", 1), (), 0),
+        ("a model using DoubleRelu, a function it defines itself (model.functions)",
+         _local_function(), (), 0),
         (f"a model stamped IR version {ir + 1}",
          onnx.load_model_from_string(graphs.stamped(head, ir_version=ir + 1)),
          (str(ir + 1), str(ir)), 1),

@@ -162,8 +162,8 @@ def run(impl: ModuleType, *, case: str = "all", model: str = "real",
     counts = {v: sum(a.verdict == v for a in attempts) for v in VERDICTS}
     if case in groups:
         headline = (f"{counts['silent wrong']} of {len(attempts)} mistakes went silent, "
-                    f"{counts['unclear error']} raised errors that do not name the input, field "
-                    f"or values at fault")
+                    f"{counts['unclear error']} raised errors that leave out a fact (the input, "
+                    f"field or value at fault)")
         metrics: dict[str, Any] = {a.case: a.verdict for a in attempts}
     else:
         only = attempts[0]

@@ -16,8 +16,9 @@ from tokenizers import Tokenizer
 
 from demos import exercises
 from demos.exercises import Verdict
-from demos.harness import bounded, hammer
+from demos.harness import hammer
 from demos.tokenizer_threads import broken, fixed, scenario
+from demos.tokenizer_threads.pool_checks import held_at_once
 from demos.tokenizer_threads.texts import LONG, SHORT, shipped_tokenizer_json
 
 __all__ = ["check_1", "check_2", "check_3"]
@@ -106,7 +107,7 @@ def check_2(pool_class: type) -> Verdict:
         source = Tokenizer.from_str(shipped_tokenizer_json())
         for size in (2, 3):  # by construction: all checked out; 3 too, so ``size`` counts
             pool = pool_class(source, size)
-            if (problem := _held_at_once(pool, size, source)) is not None:
+            if (problem := held_at_once(pool, size, source)) is not None:
                 return exercises.failed("6.2", problem)
         count = _Counting()
 
@@ -140,76 +141,6 @@ def check_2(pool_class: type) -> Verdict:
             "their own options")
 
     return exercises.check("6.2", attempt)
-
-
-def _held_at_once(pool: Any, size: int, source: Tokenizer) -> str | None:
-    """Check out ``size`` tokenizers and hold them: they must differ, none may be the caller's
-    own ``source``, and one more must raise TimeoutError within its timeout; a tokenizer still
-    held must not be handed out again. None when all hold."""
-    held, tokenizers = [pool.checkout(timeout_s=1.0) for _ in range(size)], []
-    try:
-        tokenizers += [manager.__enter__() for manager in held]
-    except TimeoutError:  # the copies held stay out: this pool is not used again
-        return f"a pool of {size}: {size} checkouts at once did not all succeed (TimeoutError)"
-
-    def one_more() -> Any:
-        with pool.checkout(timeout_s=0.2) as got:
-            return got
-
-    try:
-        distinct = len({id(t) for t in tokenizers})
-        outcome = None if distinct < size else bounded(one_more, 5.0, name="tt-ex-checkout")
-    finally:
-        for manager in held:
-            manager.__exit__(None, None, None)
-    if outcome is None:
-        return f"{size} checkouts held at once got {distinct} tokenizer(s) between them"
-    if any(t is source for t in tokenizers):
-        return ("the pool handed out the caller's own tokenizer: every tokenizer in it must "
-                "be a copy, since the caller may still use the original")
-    if outcome.hung:
-        return "a checkout from an empty pool did not return within 5 s"
-    if outcome.ok and outcome.value is None:
-        return "a checkout from an empty pool gave None instead of raising TimeoutError"
-    if outcome.ok:
-        return "a checkout from an empty pool returned a tokenizer instead of raising"
-    if not isinstance(outcome.error, TimeoutError):
-        return (f"a checkout from an empty pool raised {type(outcome.error).__name__} "
-                "instead of TimeoutError")
-    shared = _handed_out_twice(pool)
-    if shared is not None:
-        return shared
-    with contextlib.suppress(KeyError), pool.checkout(timeout_s=1.0):
-        raise KeyError("the request failed")
-    again = [pool.checkout(timeout_s=0.2) for _ in range(size)]
-    taken = []
-    try:
-        for manager in again:
-            manager.__enter__()
-            taken.append(manager)
-    except TimeoutError:
-        return "a tokenizer was not checked back in when the request using it raised"
-    finally:
-        for manager in taken:
-            manager.__exit__(None, None, None)
-    return None
-
-
-def _handed_out_twice(pool: Any) -> str | None:
-    """Hold A, take B, return B, take C: C must not be A's tokenizer (a pool that picks a copy
-    round-robin instead of from the free ones fails here by construction)."""
-    first = pool.checkout(timeout_s=1.0)
-    a = first.__enter__()
-    try:
-        with pool.checkout(timeout_s=1.0):
-            pass
-        with pool.checkout(timeout_s=1.0) as c:
-            if c is a:
-                return ("a tokenizer still checked out was handed out again: hand out only "
-                        "tokenizers that were checked back in")
-    finally:
-        first.__exit__(None, None, None)
-    return None
 
 
 def _keep_end_oracle(tokenizer_json: str, texts: list[str], max_length: int) -> list[list[int]]:
