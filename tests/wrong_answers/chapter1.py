@@ -301,7 +301,7 @@ def _():
 
 def _cast12(values, kind, resolution=None, rtol=None, *, timestamp_exact=False,
             strict_gap=False, exact_up_to_256=False, counts_may_be_negative=False,
-            rtol_mode="right"):
+            rtol_mode="right", refuse_zero=False):
     """A right bfloat16 cast, with one mistake switched on by the caller."""
     x, out, back = _bf16(values)
     if kind in ("id", "count"):
@@ -319,6 +319,8 @@ def _cast12(values, kind, resolution=None, rtol=None, *, timestamp_exact=False,
         elif np.any(gap >= resolution if strict_gap else gap > resolution):
             raise ValueError("too coarse")
     else:
+        if refuse_zero and np.any(back == 0):  # "non-zero" read as "never 0", a 0 sent included
+            raise ValueError("underflow: became 0")
         eps = float(ml_dtypes.finfo(_BF16).eps)
         budget = {"right": eps if rtol is None else rtol, "ignored": eps,
                   "ulps": eps * (1.0 if rtol is None else rtol)}[rtol_mode]
@@ -362,6 +364,12 @@ def _():
        r"0\.1 as real within rtol 0\.01 raised")
 def _():
     return _p12(lambda v, k, **kw: _cast12(v, k, **kw, rtol_mode="ulps"))
+
+
+@wrong("1.2", "refuses every real value that is 0 after the cast, a 0 sent as 0 included",
+       r"0\.0 as real, sent as 0 raised")
+def _():
+    return _p12(lambda v, k, **kw: _cast12(v, k, **kw, refuse_zero=True))
 
 
 @wrong("1.2", "every budget right, but NaN and inf let through (no finite check)",

@@ -184,6 +184,7 @@ BFLOAT16_CASES: tuple[tuple[str, list[float], dict[str, Any], bool], ...] = (
     ("counts up to 256", [0.0, 12.0, 256.0], {"kind": "count"}, True),
     ("1e-30 as real, a normal bfloat16", [1e-30], {"kind": "real"}, True),
     ("0.5 and 257 as real", [0.5, 257.0], {"kind": "real"}, True),
+    ("0.0 as real, sent as 0", [0.0, -1.5], {"kind": "real"}, True),
     ("minutes of a day at 1 minute", [90.0, 120.0], {"kind": "timestamp", "resolution": 1.0},
      True),
     ("1e39 as real, past bfloat16's largest", [1.0, 1e39], {"kind": "real"}, False),
