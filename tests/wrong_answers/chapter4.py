@@ -488,6 +488,39 @@ def _():
     return _p44(choose)
 
 
+@wrong("4.4", "request_threads checked, cores not: True taken for 1 core",
+       r"choose\('shared session', 2, True\) returned instead of raising ValueError")
+def _():
+    def choose(layout, request_threads, cores):
+        if layout not in ("shared session", "session per thread", "process per worker"):
+            raise ValueError(f"unknown layout {layout!r}")
+        if isinstance(request_threads, bool) or not isinstance(request_threads, int):
+            raise ValueError(f"request_threads must be an int, got {request_threads!r}")
+        if request_threads < 1 or cores < 1:
+            raise ValueError("counts must be >= 1")
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
+        return max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "np.floor of a true division: a numpy float, which intra_op_num_threads refuses",
+       r"returned np\.float64\(4\.0\), a float64: intra_op_num_threads must be an int")
+def _():
+    import numpy as np
+
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
+        if isinstance(request_threads, bool) or isinstance(cores, bool):
+            raise ValueError("counts must be ints")
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
+        return max(1, np.floor(cores / request_threads))
+
+    return _p44(choose)
+
+
 @wrong("4.4", "rounded up instead of down", r"choose\('session per thread', 3, 8\) = 3")
 def _():
     def choose(layout, request_threads, cores):

@@ -12,6 +12,7 @@ Every message is made of counts, never timings, so a notebook can store it.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import threading
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -241,11 +242,14 @@ def check_4(choose: Callable[[str, int, int], int]) -> Verdict:
         for layout, n, cores in CASES_4:
             got = choose(layout, n, cores)
             want = budget_4(layout, n, cores)
-            if got != want:
+            if isinstance(got, bool) or not isinstance(got, numbers.Integral):  # an int only
+                wrong.append(f"choose({layout!r}, {n}, {cores}) returned {got!r}, a "
+                             f"{type(got).__name__}: intra_op_num_threads must be an int")
+            elif got != want:
                 wrong.append(f"choose({layout!r}, {n}, {cores}) = {got!r}, expected {want}")
         bad_cases = (("shared session", 0, 8), ("session per thread", 2, 0),
                      ("thread pool", 2, 8), ("process per worker", -1, 8),
-                     ("session per thread", True, 8))
+                     ("session per thread", True, 8), ("shared session", 2, True))
         for bad in bad_cases:
             try:
                 choose(*bad)
