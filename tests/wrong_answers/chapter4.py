@@ -140,6 +140,36 @@ def _():
     return _p41(LastSeconds)
 
 
+@wrong("4.1", "locked updates after the call, but stats() reads the two numbers without the "
+       "lock", r"stats\(\) ran while another call had written calls but not yet the rest")
+def _():
+    import threading
+    import time
+
+    class UnlockedRead:
+        def __init__(self, encoder, max_batch=32):
+            self.encoder, self.session = encoder, encoder.session
+            self._lock = threading.Lock()
+            self.calls, self.total_s = 0, 0.0
+
+        def predict(self, texts):
+            feeds = self.encoder.feeds(texts)
+            start = time.perf_counter()
+            (out,) = self.session.run(["sentence_embedding"], feeds)
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self.calls += 1
+                self.total_s += elapsed
+            return out
+
+        def stats(self):
+            from types import SimpleNamespace
+
+            return SimpleNamespace(calls=self.calls, mean_s=self.total_s / max(self.calls, 1))
+
+    return _p41(UnlockedRead)
+
+
 # --- 4.2 · per-thread statistics ------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from demos.harness import hammer
 from demos.shared_state._interleave import Interleaver, forcing, record_while_another_is_held
 from demos.shared_state._paced import paced
 from demos.shared_state._pool_paths import timeout_and_error_paths
+from demos.shared_state._torn import torn_stats
 
 __all__ = ["check_1", "check_2", "check_3", "check_4"]
 
@@ -92,6 +93,11 @@ def check_1(model_class: type, *, encoder: Any = None) -> Verdict:
             # tokenization, misses the mean by about 30 ms or more.
             problems.append("stats().mean_s is not the mean model time per call (time the "
                             "model run only, and average every call)")
+        if not problems:  # last, on a right-looking answer: a stats() read mid-update
+            torn = torn_stats(model_class, encoder or scenario.default_encoder(),
+                              ["the cat sat on the mat"])
+            if torn:
+                problems.append(torn)
         if problems:
             return failed("4.1", "; ".join(problems))
         return passed("4.1", f"{m.total} of {m.total} results right, every call counted, "
