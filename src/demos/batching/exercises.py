@@ -58,8 +58,9 @@ def _run(coro_fn: Callable[[], Any], model: _Gated) -> Any:
 
 
 async def _outcome(task: asyncio.Task[Any]) -> tuple[str, Any]:
-    """``("raised", type)`` or ``("returned", value)``: a returned exception object is an
-    answer, not a failure, so ``gather(return_exceptions=True)`` cannot tell them apart."""
+    # ("raised", type) or ("returned", value): a returned exception object is an answer, not
+    # a failure, so gather(return_exceptions=True) cannot tell them apart. (A comment, not a
+    # docstring: this package's docstrings are chapter 3's workload, see perf.book_texts.)
     try:
         return "returned", await task
     except asyncio.CancelledError:
