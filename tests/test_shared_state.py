@@ -402,7 +402,7 @@ def _solution44(layout, request_threads, cores):
 def test_exercise_4_stub_fails_solution_passes():
     stub = exercises.check_4(lambda layout, request_threads, cores: 0)
     assert stub.message.startswith(
-        "18 of 18 cases wrong: choose('shared session', 1, 8) = 0, expected 8")
+        "19 of 19 cases wrong: choose('shared session', 1, 8) = 0, expected 8")
     assert exercises.check_4(_solution44).passed
 
 

@@ -88,6 +88,24 @@ def _():
     return _p31(WholeBatch)
 
 
+@wrong("3.1", "drops expired items in _call and returns a TimeoutError object as their answer",
+       r"exception object returned as their answer")
+def _():
+    class ReturnsTheError(_batcher()):
+        async def submit(self, item, deadline_s):
+            deadline = asyncio.get_running_loop().time() + deadline_s
+            return await super().submit((deadline, item))
+
+        async def _call(self, items):
+            now = asyncio.get_running_loop().time()
+            live = [item for deadline, item in items if deadline >= now]
+            outputs = iter(await super()._call(live) if live else [])
+            return [next(outputs) if deadline >= now else TimeoutError("deadline passed")
+                    for deadline, _ in items]
+
+    return _p31(ReturnsTheError)
+
+
 # --- 3.2 · a token estimate -----------------------------------------------------------------
 
 

@@ -140,6 +140,36 @@ def _():
     return _p41(LastSeconds)
 
 
+@wrong("4.1", "locked updates after the call, but stats() reads the two numbers without the "
+       "lock", r"stats\(\) ran while another call had written calls but not yet the rest")
+def _():
+    import threading
+    import time
+
+    class UnlockedRead:
+        def __init__(self, encoder, max_batch=32):
+            self.encoder, self.session = encoder, encoder.session
+            self._lock = threading.Lock()
+            self.calls, self.total_s = 0, 0.0
+
+        def predict(self, texts):
+            feeds = self.encoder.feeds(texts)
+            start = time.perf_counter()
+            (out,) = self.session.run(["sentence_embedding"], feeds)
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self.calls += 1
+                self.total_s += elapsed
+            return out
+
+        def stats(self):
+            from types import SimpleNamespace
+
+            return SimpleNamespace(calls=self.calls, mean_s=self.total_s / max(self.calls, 1))
+
+    return _p41(UnlockedRead)
+
+
 # --- 4.2 · per-thread statistics ------------------------------------------------------------
 
 
@@ -484,6 +514,39 @@ def _():
         if layout == "shared session":
             return max(1, cores - request_threads + 1)
         return max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "request_threads checked, cores not: True taken for 1 core",
+       r"choose\('shared session', 2, True\) returned instead of raising ValueError")
+def _():
+    def choose(layout, request_threads, cores):
+        if layout not in ("shared session", "session per thread", "process per worker"):
+            raise ValueError(f"unknown layout {layout!r}")
+        if isinstance(request_threads, bool) or not isinstance(request_threads, int):
+            raise ValueError(f"request_threads must be an int, got {request_threads!r}")
+        if request_threads < 1 or cores < 1:
+            raise ValueError("counts must be >= 1")
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
+        return max(1, cores // request_threads)
+
+    return _p44(choose)
+
+
+@wrong("4.4", "np.floor of a true division: a numpy float, which intra_op_num_threads refuses",
+       r"returned np\.float64\(4\.0\), a float64: intra_op_num_threads must be an int")
+def _():
+    import numpy as np
+
+    def choose(layout, request_threads, cores):
+        _checked(layout, request_threads, cores)
+        if isinstance(request_threads, bool) or isinstance(cores, bool):
+            raise ValueError("counts must be ints")
+        if layout == "shared session":
+            return max(1, cores - request_threads + 1)
+        return max(1, np.floor(cores / request_threads))
 
     return _p44(choose)
 

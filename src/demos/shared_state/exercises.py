@@ -12,6 +12,7 @@ Every message is made of counts, never timings, so a notebook can store it.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import threading
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -22,6 +23,7 @@ from demos.harness import hammer
 from demos.shared_state._interleave import Interleaver, forcing, record_while_another_is_held
 from demos.shared_state._paced import paced
 from demos.shared_state._pool_paths import timeout_and_error_paths
+from demos.shared_state._torn import torn_stats
 
 __all__ = ["check_1", "check_2", "check_3", "check_4"]
 
@@ -91,6 +93,11 @@ def check_1(model_class: type, *, encoder: Any = None) -> Verdict:
             # tokenization, misses the mean by about 30 ms or more.
             problems.append("stats().mean_s is not the mean model time per call (time the "
                             "model run only, and average every call)")
+        if not problems:  # last, on a right-looking answer: a stats() read mid-update
+            torn = torn_stats(model_class, encoder or scenario.default_encoder(),
+                              ["the cat sat on the mat"])
+            if torn:
+                problems.append(torn)
         if problems:
             return failed("4.1", "; ".join(problems))
         return passed("4.1", f"{m.total} of {m.total} results right, every call counted, "
@@ -241,11 +248,14 @@ def check_4(choose: Callable[[str, int, int], int]) -> Verdict:
         for layout, n, cores in CASES_4:
             got = choose(layout, n, cores)
             want = budget_4(layout, n, cores)
-            if got != want:
+            if isinstance(got, bool) or not isinstance(got, numbers.Integral):  # an int only
+                wrong.append(f"choose({layout!r}, {n}, {cores}) returned {got!r}, a "
+                             f"{type(got).__name__}: intra_op_num_threads must be an int")
+            elif got != want:
                 wrong.append(f"choose({layout!r}, {n}, {cores}) = {got!r}, expected {want}")
         bad_cases = (("shared session", 0, 8), ("session per thread", 2, 0),
                      ("thread pool", 2, 8), ("process per worker", -1, 8),
-                     ("session per thread", True, 8))
+                     ("session per thread", True, 8), ("shared session", 2, True))
         for bad in bad_cases:
             try:
                 choose(*bad)
