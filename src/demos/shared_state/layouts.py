@@ -66,11 +66,13 @@ def session(model_path: str, intra_op: int, *, spinning: bool = True) -> ort.Inf
 
 
 def burst(sessions: Sequence[Any], feeds: dict[str, Any], calls: int,
-          timeout_s: float) -> tuple[list[float], float, float]:
+          timeout_s: float, *, outputs: Sequence[str] | None = None,
+          ) -> tuple[list[float], float, float]:
     """One thread per session, released together, each calling ``run`` ``calls`` times.
 
-    Returns the latencies, the window (first start to last end) and the CPU seconds this
-    process spent meanwhile (every thread, onnxruntime's pools included).
+    ``outputs`` names the outputs ``run`` computes (None: all of them). Returns the
+    latencies, the window (first start to last end) and the CPU seconds this process spent
+    meanwhile (every thread, onnxruntime's pools included).
     """
     start = threading.Barrier(len(sessions) + 1)
     lock = threading.Lock()  # guards latencies, spans and errors, appended by every thread
@@ -83,7 +85,7 @@ def burst(sessions: Sequence[Any], feeds: dict[str, Any], calls: int,
             start.wait(timeout_s)
             for _ in range(calls):
                 began = time.perf_counter()
-                s.run(None, feeds)
+                s.run(None if outputs is None else list(outputs), feeds)
                 ended = time.perf_counter()
                 with lock:
                     latencies.append(ended - began)

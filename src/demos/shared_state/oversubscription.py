@@ -13,7 +13,6 @@ ratios between configurations measured in one call are what to read, not the rat
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ import numpy as np
 import onnxruntime as ort
 
 from demos import knobs
-from demos.harness import HangError
 from demos.models import Encoder
+from demos.shared_state.layouts import burst as layout_burst
 
 __all__ = ["DEFAULT", "LAYOUTS", "Cell", "Grid", "cores", "make_session", "measure",
            "native_threads"]
@@ -153,41 +152,11 @@ class Grid:
 
 def _burst(sessions: Sequence[Any], feeds: dict[str, Any], calls: int,
            timeout_s: float) -> tuple[list[float], float]:
-    """One thread per session, released together, each calling ``run`` ``calls`` times."""
-    threads = len(sessions)
-    start = threading.Barrier(threads)
-    lock = threading.Lock()  # guards latencies and spans, appended by every thread
-    latencies: list[float] = []
-    spans: list[tuple[float, float]] = []
-    errors: list[BaseException] = []
-
-    def work(session: Any) -> None:
-        try:
-            start.wait(timeout_s)
-            for _ in range(calls):
-                began = time.perf_counter()
-                session.run(["sentence_embedding"], feeds)
-                ended = time.perf_counter()
-                with lock:
-                    latencies.append(ended - began)
-                    spans.append((began, ended))
-        except BaseException as error:  # reported below, never lost in a thread
-            with lock:
-                errors.append(error)
-
-    workers = [threading.Thread(target=work, args=(s,), name=f"oversub-{i}", daemon=True)
-               for i, s in enumerate(sessions)]
-    for worker in workers:
-        worker.start()
-    deadline = time.monotonic() + timeout_s
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-    if any(w.is_alive() for w in workers):
-        start.abort()
-        raise HangError(f"request threads still running after {timeout_s}s")
-    if errors:
-        raise errors[0]
-    return latencies, max(e for _, e in spans) - min(b for b, _ in spans)
+    """One thread per session, released together, each calling ``run`` ``calls`` times
+    (:func:`demos.shared_state.layouts.burst`, the thread budget page's burst)."""
+    latencies, window, _cpu = layout_burst(sessions, feeds, calls, timeout_s,
+                                           outputs=["sentence_embedding"])
+    return latencies, window
 
 
 def measure(encoder: Encoder, *, threads: Sequence[int] = (1, 2, 4, 8),
