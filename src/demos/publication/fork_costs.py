@@ -159,27 +159,15 @@ def worker_memory(method: str, workers: int = 3, *,
         ValueError: for an unknown method or a worker count outside 1..3.
         HangError: if the server outlives ``timeout_s``.
     """
-    from demos.harness import HangError
+    from demos.publication.forking import run_server  # parent side only: the child stays lean
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
     if not 1 <= workers <= 3:  # 2 cores: more workers only wait for each other
         raise ValueError(f"workers must be between 1 and 3, got {workers!r}")
-    server = subprocess.Popen(
+    server, out, err = run_server(
         [sys.executable, "-m", __name__, method, str(workers), str(timeout_s / (workers + 1))],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,  # its own process group: one kill reaches its workers too
-    )
-    try:
-        out, err = server.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.communicate()
-        raise HangError(f"{method} server still running after {timeout_s}s") from None
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        timeout_s, f"{method} server")
     lines = [line for line in out.splitlines() if line.startswith("[")]
     if server.returncode != 0 or not lines:
         raise RuntimeError(f"{method} server failed ({server.returncode}): {err[-400:]}")

@@ -206,6 +206,31 @@ def _server(impl_name: str, lazy_name: str, mode: str, intra_op_threads: int,
     return {**seen, "exitcode": exitcode}
 
 
+def run_server(argv: list[str], timeout_s: float,
+               label: str) -> tuple[subprocess.Popen[str], str, str]:
+    """Run a server process in its own process group (one kill reaches its workers too) and
+    wait for it within ``timeout_s``; return it with its stdout and stderr.
+
+    Raises:
+        HangError: if it outlives ``timeout_s`` (the whole group is killed first).
+    """
+    from demos.harness import HangError
+
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    try:
+        out, err = server.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.communicate()
+        raise HangError(f"{label} still running after {timeout_s}s") from None
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    return server, out, err
+
+
 def worker_trial(impl: Any, *, intra_op_threads: int = 4, mode: str = "preload",
                  lazy: Any = None, timeout_s: float = 2 * WORKER_BOUND_S) -> WorkerTrial:
     """Run :func:`_server` in a fresh interpreter under ``timeout_s``; see the module doc.
@@ -224,27 +249,13 @@ def worker_trial(impl: Any, *, intra_op_threads: int = 4, mode: str = "preload",
     Raises:
         HangError: if the server itself outlives ``timeout_s``.
     """
-    from demos.harness import HangError
 
     if mode not in ("preload", "during-load"):
         raise ValueError(f"mode must be 'preload' or 'during-load', got {mode!r}")
     name, lazy_name = impl.__name__, (lazy or impl).__name__
-    server = subprocess.Popen(
+    server, out, err = run_server(
         [sys.executable, "-m", __name__, name, lazy_name, mode, str(intra_op_threads),
-         str(timeout_s / 2)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,  # its own process group: one kill reaches its worker too
-    )
-    try:
-        out, err = server.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.communicate()
-        raise HangError(f"server for {name} still running after {timeout_s}s") from None
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+         str(timeout_s / 2)], timeout_s, f"server for {name}")
     lines = [line for line in out.splitlines() if line.startswith("{")]
     if server.returncode != 0 or not lines:
         raise RuntimeError(f"server for {name} failed ({server.returncode}): {err[-400:]}")
