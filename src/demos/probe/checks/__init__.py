@@ -71,6 +71,10 @@ class Context:
     #: The failed request that shows the service stopped serving, set by the check that saw it.
     broken: Outcome | None = None
     notes: list[str] = field(default_factory=list)
+    #: Why requests are carried inside bursts (set by batching.discover), as evidence.
+    carry_evidence: list[str] = field(default_factory=list)
+    #: True once readiness was reported (at start-up): the checks do not report it again.
+    readiness_reported: bool = False
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
