@@ -22,11 +22,11 @@ from demos.probe import Report, probe
 FIXED_RUNS = 1
 
 #: What the probe must report on the broken service, and nothing else: readiness that is a
-#: constant (ch2), a batcher that waits for a full batch (ch3), validation left to the
-#: tokenizer (ch5), the scratch buffer on the model (ch4), truncation set per request on the
-#: shared tokenizer (ch6).
+#: constant (ch2), a batcher that waits for a full batch (ch3) and dies of one failing batch
+#: (ch3, poison), validation left to the tokenizer (ch5), the scratch buffer on the model
+#: (ch4), truncation set per request on the shared tokenizer (ch6).
 BROKEN = {("readiness", 2), ("batching", 3), ("bad_input", 5), ("concurrency", 4),
-          ("concurrency", 6)}
+          ("concurrency", 6), ("poison", 3)}
 
 
 def _port() -> int:

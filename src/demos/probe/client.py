@@ -32,6 +32,9 @@ CARRY_GRACE_S = 0.3
 CARRY_STEP = 1
 CARRY_TICK_S = 0.05
 CARRY_ROUND_S = 3.0
+#: How long abandoned companions may still be in the service (reading, tokenizing) after
+#: the request they carried was answered: see :meth:`Client.settle`.
+CARRY_SETTLE_S = 0.5
 COMPANION_TEXT = "A companion request that completes a batch."
 
 
@@ -185,6 +188,12 @@ class Client:
                                     headers=headers, timeout_s=timeout_s)
         finally:
             self._waiting -= 1
+
+    async def settle(self) -> None:
+        """In carry mode, wait until companions of earlier requests are out of the service's
+        request path: a request whose options matter must not meet them there."""
+        if self.burst:
+            await asyncio.sleep(CARRY_SETTLE_S)
 
     async def _carry(self) -> None:
         """Rounds of companions while any embedding request waits (carry mode)."""

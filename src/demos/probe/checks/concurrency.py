@@ -89,7 +89,8 @@ async def run(ctx: Context) -> list[Finding]:
     found: list[Finding] = []
     if bad:
         ctx.wrong_answers_seen = True
-        batch = await _batch_alone(ctx, order, expected)
+        # In carry mode companions are always in flight: composition cannot be isolated.
+        batch = [] if ctx.client.burst else await _batch_alone(ctx, order, expected)
         if batch:
             found = [finding(NAME, 4, "the answer depends on the other texts in the request "
                              f"(padding/batch composition): {len(batch)} of {len(order)} texts "
@@ -139,6 +140,7 @@ async def _mixed_options(ctx: Context, rng: random.Random, compared: int,
     want: dict[tuple[str, str], npt.NDArray[np.float32]] = {}
     for owner in ("right", "left"):  # long to tokenize: a wide window for the race
         for direction in ("right", "left"):
+            await ctx.client.settle()
             alone = await ctx.client.embed([texts[owner]], True, direction, ctx.bound(15.0))
             if not alone.ok:
                 ctx.notes.append(f"concurrency: truncation_direction {direction} alone got "
