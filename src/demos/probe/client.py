@@ -27,9 +27,8 @@ __all__ = ["APIS", "Client", "Cut", "Outcome", "declared_limit", "model_id"]
 APIS = ("openai", "tei")
 Vector = npt.NDArray[np.float32]
 #: Carry mode (see :meth:`Client.send`): how long a request waits alone before companions
-#: go out, how many at a time, and how long one round of companions may last.
+#: go out, the pause between two companions, and how long one round of them may last.
 CARRY_GRACE_S = 0.3
-CARRY_STEP = 1
 CARRY_TICK_S = 0.05
 CARRY_ROUND_S = 3.0
 #: How long abandoned companions may still be in the service (reading, tokenizing) after
@@ -204,15 +203,13 @@ class Client:
             try:
                 while self._waiting and time.monotonic() < round_end:
                     if len(sent) < self.burst:
-                        step = min(CARRY_STEP, self.burst - len(sent))
                         like = ({"truncate": True} if self.truncating_companions else {}) \
                             | self._like
-                        body = self.body([COMPANION_TEXT], like.get("truncate"),
-                                         like.get("truncation_direction"))
-                        sent += [asyncio.create_task(self._send(
-                            "POST", self.path, json_body=body, timeout_s=CARRY_ROUND_S))
-                            for _ in range(step)]
-                        self.companions += step
+                        sent.append(asyncio.create_task(self._send(
+                            "POST", self.path, timeout_s=CARRY_ROUND_S, json_body=self.body(
+                                [COMPANION_TEXT], like.get("truncate"),
+                                like.get("truncation_direction")))))
+                        self.companions += 1
                     await asyncio.sleep(CARRY_TICK_S)  # one at a time: never two batches at once
             finally:  # abandoned: they may complete a later batch, or wait in it
                 for task in sent:

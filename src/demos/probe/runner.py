@@ -5,6 +5,11 @@ Order matters. Checks that only read come first and the ones that can break a se
 service no longer serves, that check gets the blame (a finding, unless it already said so),
 readiness is asked whether it noticed, and the remaining checks are skipped, since their
 findings would only repeat the breakage.
+
+A service whose batcher waits for a full batch never answers a lone request. When the first
+request times out, discovery sends one burst (:func:`.checks.batching.discover`); if the
+burst is answered, every later request is carried inside a burst of companions (the
+client's carry mode) and the checks run as usual.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """Concurrency identity: a text sent among others gets the answer it gets alone (chapters 4, 6).
 
-The same texts, of mixed lengths, go out at once (each alone in its request, and all of them
-shuffled in one request), a few rounds; every answer must equal, within ``--min-cosine``,
+The same texts, of mixed lengths, go out at once (each alone in its request, all of them
+shuffled in one request, and once a request of more texts than two batches hold, whose
+batches run back to back), a few rounds; every answer must equal, within ``--min-cosine``,
 what the text got when it was the only request in flight. A shared scratch buffer, a
 "last input" attribute or a padding bug (chapter 4) breaks this. Then, where the API has
-per-request truncation, requests with *different* options go out together: a long text cut
-on the right and on the left, next to short texts; an option set on one shared tokenizer
-(chapter 6) leaks from one request into another.
+per-request truncation, requests with *different* options go out together: one long text
+always cut on the right, another always on the left. An answer equal to its own text cut
+the *other* way can only come from another request's option, set on one shared tokenizer
+(chapter 6); a buffer shared by batches hands back other rows, never that one.
 """
 
 from __future__ import annotations
