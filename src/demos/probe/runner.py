@@ -35,10 +35,10 @@ from demos.probe.checks import (
     readiness,
     truncation,
 )
-from demos.probe.client import Client, Outcome, declared_limit
+from demos.probe.client import Client, declared_limit
 from demos.probe.process import Started
 from demos.probe.report import Report
-from demos.probe.texts import TEXTS, read_reference, same
+from demos.probe.texts import TEXTS, read_reference
 
 __all__ = ["Options", "probe"]
 
@@ -166,25 +166,11 @@ async def _discover(ctx: Context, opts: Options, report: Report) -> None:
     ctx.progress(f"{opts.api} API at {client.url}{client.path}, model {client.model!r}, "
                  f"readiness {ctx.ready_path}, truncation option: {ctx.truncate_option}")
     for text in TEXTS:
-        alone = await _alone(ctx, text)
+        alone = await ctx.answer_alone(text)
         if not alone.ok:
             raise CannotProbe(f"one of the probe's texts, sent alone, failed: "
                               f"{alone.evidence()}")
         ctx.alone.append(alone.vectors[0])  # type: ignore[index]
-
-
-async def _alone(ctx: Context, text: str) -> Outcome:
-    """``text`` in a request of its own; in carry mode, until two answers agree: a batch run
-    while the one before is still being answered may hand back another row (chapter 4)."""
-    outcome = await ctx.client.embed([text], timeout_s=ctx.bound(15.0))
-    for _ in range(2 if ctx.client.burst else 0):
-        again = await ctx.client.embed([text], timeout_s=ctx.bound(15.0))
-        if not (outcome.ok and again.ok):
-            return again if outcome.ok else outcome
-        if same(again.vectors[0], outcome.vectors[0], 1 - 1e-6):  # type: ignore[index]
-            return again
-        outcome = again
-    return outcome
 
 
 async def _first_answer(ctx: Context, opts: Options) -> object:

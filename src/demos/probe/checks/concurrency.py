@@ -143,7 +143,7 @@ async def _mixed_options(ctx: Context, rng: random.Random, compared: int,
     for owner in ("right", "left"):  # long to tokenize: a wide window for the race
         for direction in ("right", "left"):
             await ctx.client.settle()
-            alone = await ctx.client.embed([texts[owner]], True, direction, ctx.bound(15.0))
+            alone = await ctx.answer_alone(texts[owner], True, direction)
             if not alone.ok:
                 ctx.notes.append(f"concurrency: truncation_direction {direction} alone got "
                                  f"{alone.evidence()}; mixed options not sent")
