@@ -40,8 +40,8 @@ def _probe(impl: str, *settings: str, **options: object) -> Report:
     knobs = " ".join(f"--set {s}" for s in ("intra_op_threads=1", *settings))
     start = f"{sys.executable} -m demos serve --impl {impl} --port {port} {knobs}"
     lines: list[str] = []
-    report = probe(f"http://127.0.0.1:{port}", progress=lines.append, start=start,
-                   budget_s=110.0, **options)
+    options.setdefault("budget_s", 110.0)
+    report = probe(f"http://127.0.0.1:{port}", progress=lines.append, start=start, **options)
     print("\n".join(lines))
     print(report)
     return report
@@ -80,7 +80,7 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> Report:
     flicker.start()
     try:
         return _probe("broken", "max_batch=8", "drain_s=1", f"request_gate={gate}",
-                      "gate_bound_s=5", timeout_s=3.0)
+                      "gate_bound_s=5", timeout_s=3.0, budget_s=180.0)  # 50-90 s loaded
     finally:
         stop.set()
         flicker.join(5.0)
