@@ -129,7 +129,7 @@ def test_the_correct_service_is_clean_through_the_cli_with_json_and_junit(
     assert data["clean"] and data["findings"] == [] and data["checks_run"] == list(CHECK_NAMES)
     suite = ET.parse(out_junit).getroot()
     assert suite.get("failures") == "0" and len(suite.findall("testcase")) == len(CHECK_NAMES)
-    assert "nothing found" in printed.out and "[8/8] cancellation" in printed.err
+    assert "nothing found" in printed.out and "[9/9] cancellation" in printed.err
 
 
 def test_the_correct_service_is_clean_again_over_the_tei_api(reference):

@@ -182,11 +182,12 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: python -m demos serve needs {error.name}: "
               f"pip install -r requirements-runtime.txt", file=sys.stderr)
         return EXIT_FAILED
-    env = {**os.environ, settings.ENV_VAR: settings.to_env(
-        args.impl, settings.Settings(**_parse_knobs(args.knobs)))}
+    chosen = settings.Settings(**_parse_knobs(args.knobs))
+    env = {**os.environ, settings.ENV_VAR: settings.to_env(args.impl, chosen)}
     sock = server.bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
-    argv = server.command(sock.fileno(), workers=args.workers, quiet=False)
+    argv = server.command(sock.fileno(), workers=args.workers, quiet=False,
+                          drain_s=chosen.drain_s)
     print(f"serving the {args.impl} embedding service on http://{host}:{port} "
           f"(POST /v1/embeddings, GET /v1/models /healthz /readyz /metrics); "
           f"Ctrl-C or SIGTERM stops it", flush=True)

@@ -26,6 +26,15 @@ __all__ = ["APIS", "Client", "Cut", "Outcome", "declared_limit", "model_id"]
 
 APIS = ("openai", "tei")
 Vector = npt.NDArray[np.float32]
+#: Carry mode (see :meth:`Client.send`): how long a request waits alone before companions
+#: go out, the pause between two companions, and how long one round of them may last.
+CARRY_GRACE_S = 0.3
+CARRY_TICK_S = 0.05
+CARRY_ROUND_S = 3.0
+#: How long abandoned companions may still be in the service (reading, tokenizing) after
+#: the request they carried was answered: see :meth:`Client.settle`.
+CARRY_SETTLE_S = 0.5
+COMPANION_TEXT = "A companion request that completes a batch."
 
 
 class Cut(float):
@@ -93,11 +102,24 @@ class Client:
         self.path = "/v1/embeddings" if api == "openai" else "/embed"
         #: Requests whose Cut timeout fired: the run's budget, not the service, ended them.
         self.budget_timeouts = 0
+        #: Carry mode: 0 (off), or the burst of concurrent requests the service answered when a
+        #: lone request got no answer (a batcher that waits for a full batch).
+        self.burst = 0
+        self.companions = 0  # companion requests sent in carry mode
+        self._waiting = 0
+        self._like: dict[str, Any] = {}
+        #: Companions ask for truncation (where the API has the option): a companion that
+        #: resets a shared tokenizer's truncation must not leak into a long request.
+        self.truncating_companions = False
+        self._pump: asyncio.Task[None] | None = None
         limits = httpx.Limits(max_connections=128, max_keepalive_connections=16)
         self._http = httpx.AsyncClient(base_url=self.url, limits=limits, follow_redirects=False,
                                        timeout=httpx.Timeout(timeout_s, connect=3.0))
 
     async def aclose(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
         await self._http.aclose()
 
     def body(self, texts: list[str] | str, truncate: bool | None = None,
@@ -145,7 +167,58 @@ class Client:
     async def send(self, method: str, path: str, *, json_body: Any = None,
                    content: bytes | None = None, headers: dict[str, str] | None = None,
                    timeout_s: float | None = None) -> Outcome:
-        """One request to ``path`` under the base URL; never raises for network trouble."""
+        """One request to ``path`` under the base URL; never raises for network trouble.
+
+        In carry mode (``burst`` set) an embedding request that is not answered within
+        CARRY_GRACE_S is carried inside a burst: valid companion requests, with the same
+        truncation options, go out one at a time (at most ``burst`` a round) until it
+        is answered; companions left unanswered at the end of a round are abandoned. The
+        request keeps its own timeout, so a hang is still a hang.
+        """
+        if not self.burst or method != "POST" or path != self.path:
+            return await self._send(method, path, json_body=json_body, content=content,
+                                    headers=headers, timeout_s=timeout_s)
+        self._like = _options(json_body if content is None else content)
+        self._waiting += 1
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._carry())
+        try:
+            return await self._send(method, path, json_body=json_body, content=content,
+                                    headers=headers, timeout_s=timeout_s)
+        finally:
+            self._waiting -= 1
+
+    async def settle(self) -> None:
+        """In carry mode, wait until companions of earlier requests are out of the service's
+        request path: a request whose options matter must not meet them there."""
+        if self.burst:
+            await asyncio.sleep(CARRY_SETTLE_S)
+
+    async def _carry(self) -> None:
+        """Rounds of companions while any embedding request waits (carry mode)."""
+        while self._waiting:
+            await asyncio.sleep(CARRY_GRACE_S)
+            round_end = time.monotonic() + CARRY_ROUND_S
+            sent: list[asyncio.Task[Outcome]] = []
+            try:
+                while self._waiting and time.monotonic() < round_end:
+                    if len(sent) < self.burst:
+                        like = ({"truncate": True} if self.truncating_companions else {}) \
+                            | self._like
+                        sent.append(asyncio.create_task(self._send(
+                            "POST", self.path, timeout_s=CARRY_ROUND_S, json_body=self.body(
+                                [COMPANION_TEXT], like.get("truncate"),
+                                like.get("truncation_direction")))))
+                        self.companions += 1
+                    await asyncio.sleep(CARRY_TICK_S)  # one at a time: never two batches at once
+            finally:  # abandoned: they may complete a later batch, or wait in it
+                for task in sent:
+                    task.cancel()
+                await asyncio.gather(*sent, return_exceptions=True)
+
+    async def _send(self, method: str, path: str, *, json_body: Any = None,
+                    content: bytes | None = None, headers: dict[str, str] | None = None,
+                    timeout_s: float | None = None) -> Outcome:
         shown = shorten(json_body if content is None else content.decode("utf-8", "replace"),
                         120)
         outcome = Outcome(request=f"{method} {path} {shown}".rstrip())
@@ -184,6 +257,24 @@ class Client:
                 outcome.body = response.text
         outcome.seconds = time.monotonic() - start
         return outcome
+
+
+def _options(body: Any) -> dict[str, Any]:
+    """A request's truncation options, when valid, for its companions to copy."""
+    if isinstance(body, bytes):
+        try:
+            body = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            return {}
+    if not isinstance(body, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if isinstance(body.get("truncate"), bool):
+        out["truncate"] = body["truncate"]
+    direction = body.get("truncation_direction")
+    if isinstance(direction, str) and direction.lower() in ("right", "left"):
+        out["truncation_direction"] = direction.lower()
+    return out
 
 
 def model_id(body: object) -> str | None:

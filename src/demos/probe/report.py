@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 __all__ = ["CHECK_NAMES", "Finding", "Report", "printable", "shorten"]
 
 #: Every check the probe runs, in the order it runs them; JUnit lists one test case each.
-CHECK_NAMES = ("readiness", "bad_input", "precision", "truncation", "concurrency",
+CHECK_NAMES = ("readiness", "batching", "bad_input", "precision", "truncation", "concurrency",
                "overload", "poison", "cancellation")
 
 EVIDENCE_CHARS = 300

@@ -5,6 +5,11 @@ Order matters. Checks that only read come first and the ones that can break a se
 service no longer serves, that check gets the blame (a finding, unless it already said so),
 readiness is asked whether it noticed, and the remaining checks are skipped, since their
 findings would only repeat the breakage.
+
+A service whose batcher waits for a full batch never answers a lone request. When the first
+request times out, discovery sends one burst (:func:`.checks.batching.discover`); if the
+burst is answered, every later request is carried inside a burst of companions (the
+client's carry mode) and the checks run as usual.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from demos.probe.checks import (
     Context,
     Skip,
     bad_input,
+    batching,
     cancellation,
     concurrency,
     finding,
@@ -36,9 +42,9 @@ from demos.probe.texts import TEXTS, read_reference
 
 __all__ = ["Options", "probe"]
 
-CHECKS: tuple[ModuleType, ...] = (readiness, bad_input, precision, truncation, concurrency,
-                                  overload, poison, cancellation)
-BLAME_CHAPTER = {"readiness": 2, "bad_input": 5, "precision": 1, "truncation": 6,
+CHECKS: tuple[ModuleType, ...] = (readiness, batching, bad_input, precision, truncation,
+                                  concurrency, overload, poison, cancellation)
+BLAME_CHAPTER = {"readiness": 2, "batching": 3, "bad_input": 5, "precision": 1, "truncation": 6,
                  "concurrency": 4, "overload": 3, "poison": 3, "cancellation": 3}
 
 
@@ -120,6 +126,9 @@ async def _run(url: str, opts: Options, reference: object, started: Started | No
         if client.budget_timeouts and not ctx.alone:
             report.error = f"the budget ran out during discovery ({error})"
     finally:
+        if client.burst:
+            report.notes.append(f"carry mode: {client.companions} companion requests were sent "
+                                "so that the probe's requests were answered")
         await client.aclose()
     out = ctx.remaining() <= 0 or "the budget ran out" in report.skipped.values()
     if out and not report.error:
@@ -138,6 +147,8 @@ async def _discover(ctx: Context, opts: Options, report: Report) -> None:
         report.findings += found
         ctx.notes.extend(f"start-up: {line}" for line in ctx.startup)
     first = await _first_answer(ctx, opts)
+    if first.ended == "timeout" and not first.budget_out:  # a batcher that waits for more?
+        first = await batching.discover(ctx, first)
     if first.status in (404, 405):
         raise CannotProbe(f"not the {opts.api} embeddings API: {first.evidence()}")
     if first.status == 200 and not first.ok:
@@ -151,10 +162,11 @@ async def _discover(ctx: Context, opts: Options, report: Report) -> None:
     if ctx.ready_path is None:
         ctx.ready_path = await readiness.find_ready_path(ctx, opts.ready_path)
     ctx.truncate_option = (await client.embed([TEXTS[0]], truncate=True)).ok
+    client.truncating_companions = ctx.truncate_option
     ctx.progress(f"{opts.api} API at {client.url}{client.path}, model {client.model!r}, "
                  f"readiness {ctx.ready_path}, truncation option: {ctx.truncate_option}")
     for text in TEXTS:
-        alone = await client.embed([text], timeout_s=ctx.bound(15.0))
+        alone = await ctx.answer_alone(text)
         if not alone.ok:
             raise CannotProbe(f"one of the probe's texts, sent alone, failed: "
                               f"{alone.evidence()}")
@@ -174,7 +186,8 @@ async def _first_answer(ctx: Context, opts: Options) -> object:
         elif opts.api == "tei" and ctx.max_tokens is None:
             info = await client.send("GET", "/info", timeout_s=ctx.bound(5.0))
             ctx.max_tokens = declared_limit(info.body)
-        outcome = await client.embed([TEXTS[0]], timeout_s=ctx.bound(10.0))
+        outcome = await client.embed([TEXTS[0]],
+                                     timeout_s=ctx.bound(min(10.0, client.timeout_s)))
         waiting = outcome.ended == "refused" or outcome.status in (429, 503)
         if not waiting or time.monotonic() > limit:
             if outcome.ended == "refused":
@@ -209,8 +222,8 @@ async def _checks(ctx: Context, report: Report) -> None:
         ctx.progress(f"[{number}/{len(CHECKS)}] {name}: "
                      f"{len(found) or 'no'} finding(s), {time.monotonic() - t0:.1f} s")
         after = ctx.broken or await ctx.serving()
-        if after.ok and after.ended != "wrong":
-            continue
+        if after.ok and (after.ended != "wrong" or ctx.wrong_answers_seen):
+            continue  # a wrong answer once concurrency reported them is that finding again
         if after.budget_out:
             continue  # the next check sees the budget spent
         if not report.by_check(name):

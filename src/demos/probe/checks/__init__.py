@@ -71,6 +71,10 @@ class Context:
     #: The failed request that shows the service stopped serving, set by the check that saw it.
     broken: Outcome | None = None
     notes: list[str] = field(default_factory=list)
+    #: Why requests are carried inside bursts (set by batching.discover), as evidence.
+    carry_evidence: list[str] = field(default_factory=list)
+    #: True once readiness was reported (at start-up): the checks do not report it again.
+    readiness_reported: bool = False
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -85,6 +89,22 @@ class Context:
         if self.ready_path is None:
             return None
         return await self.client.send("GET", self.ready_path, timeout_s=self.bound(5.0))
+
+    async def answer_alone(self, text: str, truncate: bool | None = None,
+                           direction: str | None = None) -> Outcome:
+        """``text`` in a request of its own; in carry mode, until two answers agree (at most
+        three): a batch run while the one before is still being answered may hand back
+        another row (chapter 4), and a companion still in the service may set its option
+        on a shared tokenizer (chapter 6)."""
+        outcome = await self.client.embed([text], truncate, direction, self.bound(15.0))
+        for _ in range(2 if self.client.burst else 0):
+            again = await self.client.embed([text], truncate, direction, self.bound(15.0))
+            if not (outcome.ok and again.ok):
+                return again if outcome.ok else outcome
+            if same(again.vectors[0], outcome.vectors[0], 1 - 1e-6):  # type: ignore[index]
+                return again
+            outcome = again
+        return outcome
 
     async def serving(self, tries: int = 4) -> Outcome:
         """One valid request, retried while the service says 429/503: does it still serve?"""

@@ -35,6 +35,9 @@ class Case:
     raw: bytes | None = None
     method: str = "POST"
     lenient: bool = False  # a 200 is acceptable too
+    #: Not sent in carry mode: queued behind a batcher that waits for a full batch, it would
+    #: end up in a batch with companions (a 1 MB text padded 64 times is gigabytes).
+    heavy: bool = False
     content_type: str = "application/json"
 
 
@@ -67,8 +70,10 @@ def catalogue(api: str, model: str) -> list[Case]:
         Case(f"{field} holds a number", body=body(["a cat", 7])),
         Case(f"{field} holds null", body=body(["a cat", None])),
         Case(f"{field} holds a nested list", body=body([["a cat"]])),
-        Case(f"{field} holds 10,000 texts", body=body(["a cat"] * 10_000), lenient=True),
-        Case(f"{field} is a 1 MB string", body=body("cat " * 262_144), lenient=True),
+        Case(f"{field} holds 10,000 texts", body=body(["a cat"] * 10_000), lenient=True,
+             heavy=True),
+        Case(f"{field} is a 1 MB string", body=body("cat " * 262_144), lenient=True,
+             heavy=True),
         Case(f"{field} is an empty string", body=body(""), lenient=True),
         Case("truncate is a string", body=body("a cat", truncate="yes"), lenient=True),
         Case("truncation_direction is unknown",
@@ -92,7 +97,12 @@ async def run(ctx: Context) -> list[Finding]:
     """Send each case alone; a finding lists every case that got no clear 4xx."""
     model = ctx.client.model
     bad = []
-    for case in catalogue(ctx.client.api, model):
+    cases = catalogue(ctx.client.api, model)
+    if ctx.client.burst:
+        ctx.notes.append("bad_input: carry mode: not sent: " + ", ".join(
+            case.name for case in cases if case.heavy))
+        cases = [case for case in cases if not case.heavy]
+    for case in cases:
         if ctx.remaining() < 3.0:
             ctx.notes.append("bad_input: the budget ran out before the end of the catalogue")
             break

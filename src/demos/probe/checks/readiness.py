@@ -73,7 +73,8 @@ async def watch_startup(ctx: Context, preferred: str, limit_s: float) -> list[Fi
         if ctx.client.api == "openai" and not ctx.client.model:
             await learn_model(ctx)
         sent = ctx.started.since_start()
-        request = ctx.client.embed([TEXTS[0]], timeout_s=ctx.bound(10.0))
+        request = ctx.client.embed([TEXTS[0]],
+                                   timeout_s=ctx.bound(min(10.0, ctx.client.timeout_s)))
         ready, outcome = await asyncio.gather(ctx.ready_status(), request)
         if ready is not None and ready.status == 200 and first_ready is None:
             first_ready = sent
@@ -100,6 +101,7 @@ async def watch_startup(ctx: Context, preferred: str, limit_s: float) -> list[Fi
             break
         await asyncio.sleep(POLL_S)
     if failed_after_ready:
+        ctx.readiness_reported = True
         return [finding(NAME, CHAPTER, f"readiness said 200 {first_ready:.2f} s after start, "
                         f"but {len(failed_after_ready)} request(s) sent after that failed",
                         [*ctx.startup, *failed_after_ready], FIX_START)]
@@ -113,6 +115,12 @@ async def run(ctx: Context) -> list[Finding]:
                          f"{', '.join(CANDIDATE_PATHS)}); readiness not checked")
         return []
     found = []
+    if ctx.client.burst and not ctx.readiness_reported:
+        ready = await ctx.ready_status()
+        if ready is not None and ready.status == 200:
+            found.append(finding(NAME, CHAPTER, "readiness says 200 while a lone request is "
+                                 "never answered", [f"GET {ctx.ready_path} -> 200",
+                                                    *ctx.carry_evidence[:1]], FIX_LIVE))
     failures = []
     for _ in range(5):
         ready = await ctx.ready_status()

@@ -37,6 +37,10 @@ FIX = ("truncate in tokens, at the model's max_seq_length (check what the shippe
 async def run(ctx: Context) -> list[Finding]:
     if not ctx.comparable:
         raise Skip("the service's vectors are not comparable (see the precision finding)")
+    if ctx.client.burst:
+        raise Skip("carry mode: each request would be padded, with its companions, into a "
+                   "full batch at the model's limit; the bisection's ~15 such batches were "
+                   "not sent")
     words = long_words()
     option = True if ctx.truncate_option else None
     whole = await _embed(ctx, words, option)
