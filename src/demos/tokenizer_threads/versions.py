@@ -4,7 +4,7 @@ Each probe runs the behaviour in a child process under a bound (:mod:`.probes`),
 other thread provably inside ``encode_batch`` where that matters, and reports what it saw
 in a few words. Nothing here compares ``tokenizers.__version__`` with a table: ``python -m
 demos compat`` runs :func:`observe` on each release of the compatibility matrix, and
-``book/compat.ipynb`` ("What changed when") shows what each one did.
+``book/compat.md`` shows what each one did.
 """
 
 from __future__ import annotations
