@@ -393,15 +393,25 @@ def test_fixed_service_drains_on_sigterm(gated):
     assert code in (0, -signal.SIGTERM), f"exit code {code}"
 
 
-def test_fixed_service_fails_only_the_failing_batch_naming_the_cause(tmp_path):
-    with serving("fixed", Settings(model="tiny", max_batch=1, fault_text="boom")) as running:
-        wait_ready(running.url)
-        failed = post(running.url, {"input": "boom", "model": "tiny-bert"})
-        assert failed.status_code == 500, failed.text
-        assert failed.json()["error"]["message"] == ("the model failed on this request's batch: "
-                                                     "RuntimeError: planted fault: a batch "
-                                                     "holding 'boom'")
-        assert post(running.url, {"input": "fine", "model": "tiny-bert"}).status_code == 200
+def test_fixed_service_fails_only_the_failing_batch_naming_the_cause(gated):
+    """Two requests released together, one text a batch: only the faulty one's batch fails."""
+    running = gated("fixed", max_batch=1, fault_text="boom")
+
+    async def main() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=BOUND_S) as client:
+            sent = [asyncio.create_task(client.post(f"{running.url}/v1/embeddings", json={
+                "input": text, "model": "tiny-bert"})) for text in ("boom", "fine")]
+            await asyncio.to_thread(wait_held, running.url, 2)
+            open_gate(running.url)
+            return list(await asyncio.gather(*sent))
+
+    failed, fine = asyncio.run(main())
+    assert failed.status_code == 500, failed.text
+    assert failed.json()["error"]["message"] == ("the model failed on this request's batch: "
+                                                 "RuntimeError: planted fault: a batch "
+                                                 "holding 'boom'")
+    assert fine.status_code == 200, fine.text  # its own batch, at the same time
+    assert post(running.url, {"input": "next", "model": "tiny-bert"}).status_code == 200
 
 
 def test_broken_service_serves_nothing_after_one_failing_batch_and_still_says_ready():

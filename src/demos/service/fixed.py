@@ -53,7 +53,7 @@ class _Service:
         self.encoder: Any = None  # set by _start, as is self.tokenizer
         self.batcher: MicroBatcher | None = None
         self.warm, self.draining, self.failed = False, False, ""
-        self.admitted = 0  # texts admitted and not yet answered
+        self.admitted, self.seen = 0, 0.0  # texts admitted and not yet answered; last arrival
 
     def readiness(self) -> str:
         """"" when a request would be served now, else why not."""
@@ -94,14 +94,14 @@ class _Service:
 
     async def _drain(self, previous: Any) -> None:
         self.draining = True  # FIX: /readyz says 503 first, and new requests are refused
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.drain_s
-        while self.admitted and loop.time() < deadline:  # FIX: in-flight ones are answered
-            await asyncio.sleep(0.01)
+        loop, quiet_s = asyncio.get_running_loop(), self.settings.drain_quiet_s
+        # FIX: in-flight ones are answered; late clients get 503s until quiet_s without one
+        await lifecycle.wait_until(lambda: not self.admitted and loop.time() - self.seen >= quiet_s,
+                                   self.settings.drain_s)
         lifecycle.hand_back(previous)  # then the server exits, as if signalled now
 
     async def embed(self, body: api.EmbeddingRequest) -> dict[str, Any]:
-        s, count = self.settings, len(body.texts)
+        s, count, self.seen = self.settings, len(body.texts), asyncio.get_running_loop().time()
         reason = self.readiness()
         if reason:  # FIX: refused at once, never queued, while not ready or draining
             raise api.ApiError(503, f"not serving now: {reason}", code="not_ready",

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-__all__ = ["Tasks", "hand_back", "on_sigterm"]
+__all__ = ["Tasks", "hand_back", "on_sigterm", "wait_until"]
 
 
 class Tasks:
@@ -58,3 +58,14 @@ def hand_back(previous: Any) -> None:
     else:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
         signal.raise_signal(signal.SIGTERM)
+
+
+async def wait_until(done: Callable[[], bool], bound_s: float, poll_s: float = 0.01) -> bool:
+    """Poll ``done()`` on the loop until it is true or ``bound_s`` passed; whether it was."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bound_s
+    while not done():
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(poll_s)
+    return True

@@ -7,6 +7,7 @@ and counts a request that raised as a 500, which is what the client gets.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -99,16 +100,18 @@ def add_common_routes(app: FastAPI, settings: Settings, metrics: Metrics,
     app.add_middleware(_Middleware, metrics=metrics)
     model = engine.model_id(settings)
 
+    # Both name the worker process that answered: under gunicorn each worker answers for itself.
     @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "alive"}
+    async def healthz() -> dict[str, Any]:
+        return {"status": "alive", "worker": os.getpid()}
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         reason = readiness()
         if reason:
-            return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            return JSONResponse({"status": "not ready", "reason": reason, "worker": os.getpid()},
+                                status_code=503)
+        return JSONResponse({"status": "ready", "worker": os.getpid()})
 
     @app.get("/metrics")
     async def prometheus() -> Response:

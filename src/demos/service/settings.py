@@ -33,6 +33,10 @@ class Settings:
         max_chars: most characters in one text (before tokenizing it).
         deadline_s: a request's bound from admission to answer (504 past it).
         drain_s: after SIGTERM, how long in-flight requests get before the process exits.
+        drain_quiet_s: during that drain, once nothing is in flight, how long no new request
+            must have come (each gets its 503) before the process exits: a load balancer
+            keeps sending for a while after readiness says 503, and a closed port would
+            drop what it sends.
         intra_op_threads: onnxruntime threads per model call.
         warmup_gate: a file path; if set, the warm-up waits (bounded) until it exists.
         request_gate: a file path; if set, each request waits (bounded) there after its
@@ -52,6 +56,7 @@ class Settings:
     max_chars: int = 100_000
     deadline_s: float = 30.0
     drain_s: float = 10.0
+    drain_quiet_s: float = 0.25
     intra_op_threads: int = 1
     warmup_gate: str = ""
     request_gate: str = ""
@@ -65,11 +70,13 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        for name in ("max_wait_s", "deadline_s", "drain_s", "gate_bound_s"):
+        for name in ("max_wait_s", "deadline_s", "drain_s", "drain_quiet_s", "gate_bound_s"):
             value = getattr(self, name)
+            zero = name in ("max_wait_s", "drain_quiet_s")  # may be 0
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not 0 <= value < float("inf") or (name != "max_wait_s" and value == 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+                    or not 0 <= value < float("inf") or (not zero and value == 0):
+                raise ValueError(f"{name} must be a finite number {'>=' if zero else '>'} 0, "
+                                 f"got {value!r}")
         for name in ("warmup_gate", "request_gate", "fault_text"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a str (or empty), "
