@@ -65,15 +65,13 @@ def session(model_path: str, intra_op: int, *, spinning: bool = True) -> ort.Inf
                                 providers=["CPUExecutionProvider"])
 
 
-def burst(sessions: Sequence[Any], feeds: dict[str, Any], calls: int,
-          timeout_s: float, *, outputs: Sequence[str] | None = None,
-          ) -> tuple[list[float], float, float]:
+def burst(sessions: Sequence[Any], feeds: dict[str, Any], calls: int, timeout_s: float, *,
+          outputs: Sequence[str] | None = None) -> tuple[list[float], float, float]:
     """One thread per session, released together, each calling ``run`` ``calls`` times.
 
     ``outputs`` names the outputs ``run`` computes (None: all of them). Returns the
     latencies, the window (first start to last end) and the CPU seconds this process spent
-    meanwhile (every thread, onnxruntime's pools included).
-    """
+    meanwhile (every thread, onnxruntime's pools included)."""
     start = threading.Barrier(len(sessions) + 1)
     lock = threading.Lock()  # guards latencies, spans and errors, appended by every thread
     latencies: list[float] = []
