@@ -22,6 +22,7 @@ from demos.input_contract import (
     fixed,
     graphs,
     runtime,
+    runtime_exercise,
     scenario,
     versions,
 )
@@ -612,3 +613,14 @@ def test_the_verdict_grid_draws_each_side_in_its_own_family():
     assert ax.patches[0].get_facecolor()[:3] == pytest.approx(
         plt.matplotlib.colors.to_rgb(plotting.FAMILIES["broken"][3]))
     plt.close(fig)
+
+
+def test_exercise_5_4_models_load_here_exactly_when_they_list_no_problem():
+    """Each model's count of problems agrees with onnxruntime itself (the check's oracle):
+    the ones with functions too (a body using an unknown operator or a too-new opset, a call
+    to a function the model does not define in that domain, a function calling another)."""
+    cases = runtime_exercise.models()
+    assert len({what for what, _, _, _ in cases}) == len(cases) == 18
+    wrong = [what for what, model, _, reasons in cases
+             if runtime_exercise._loads(model) != (reasons == 0)]
+    assert wrong == []

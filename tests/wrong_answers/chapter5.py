@@ -85,7 +85,7 @@ def _():
 
 
 @wrong("5.1", "the left-out default refused only when every output is asked for",
-       r"with outputs=\['shifted'\] passed in silence")
+       r"run\(x, outputs=\['shifted'\]\) left out scale and shift, which passed in silence")
 def _():
     broken = _contract()
 
@@ -340,21 +340,26 @@ def _right_but(ir_limit, opset_limit, *, blind_ops=False, none_is_zero=False,
         found = []
         if model.ir_version > (ir := ir_limit()) or (at_limit_too and model.ir_version == ir):
             found.append(f"IR version {model.ir_version}; this onnxruntime reads up to {ir}")
-        for opset in model.opset_import:
-            limit = opset_limit(opset.domain)
-            if none_is_zero:
-                limit = limit or 0
-            if limit is not None and (opset.version >= limit if at_limit_too
-                                      else opset.version > limit):
-                found.append(f"{opset.domain or 'ai.onnx'} opset {opset.version}; up to {limit}")
         known = runtime.runtime_operators() or set()
         if not blind_functions:
             known = known | {(f.domain, f.name) for f in model.functions}
         names = {op for _, op in known}
-        for node in model.graph.node:
-            key = (node.domain if raw_domain or node.domain != "ai.onnx" else "", node.op_type)
-            if known and (node.op_type not in names if blind_ops else key not in known):
-                found.append(f"operator {node.op_type} from {node.domain or 'ai.onnx'}")
+        parts = [(model.opset_import, model.graph.node)] + [
+            (f.opset_import, f.node) for f in model.functions]  # the bodies count too
+        for imports, nodes in parts:
+            for opset in imports:
+                limit = opset_limit(opset.domain)
+                if none_is_zero:
+                    limit = limit or 0
+                if limit is not None and (opset.version >= limit if at_limit_too
+                                          else opset.version > limit):
+                    found.append(f"{opset.domain or 'ai.onnx'} opset {opset.version}; "
+                                 f"up to {limit}")
+            for node in nodes:
+                key = (node.domain if raw_domain or node.domain != "ai.onnx" else "",
+                       node.op_type)
+                if known and (node.op_type not in names if blind_ops else key not in known):
+                    found.append(f"operator {node.op_type} from {node.domain or 'ai.onnx'}")
         return found
 
     return problems
@@ -458,7 +463,7 @@ def _():
 
 
 @wrong("5.1", "any use_defaults taken as accepting every default",
-       r"use_defaults=\['scale'\] passed in silence")
+       r"run\(x, use_defaults=\['scale'\]\) left out shift, which passed in silence")
 def _():
     broken = _contract()
 
@@ -505,5 +510,172 @@ def _():
         names, out = _probe_outputs(session)
         start = next(n for n in names if np.isclose(out[n][0][0], weights[0, 0]))
         return {"start": start, "end": next(n for n in names if n != start)}
+
+    return _p53(identify)
+
+
+# --- 5.1, continued: each default left out must be listed by its own name -----------------
+
+
+def _contract_checking(check):
+    """A ModelContract that runs ``check(defaults, arrays, use_defaults)`` before asking the
+    session for its outputs by name (the solution's shape, with another rule for defaults)."""
+    broken = _contract()
+
+    class Contract(broken.ModelContract):
+        def run(self, arrays, outputs=None, *, use_defaults=()):
+            check([s.name for s in self.signature.defaults], arrays, use_defaults)
+            names = [s.name for s in self.signature.outputs] if outputs is None else outputs
+            return dict(zip(names, self.session.run(list(names), self.feeds(arrays)),
+                            strict=True))
+
+    return Contract
+
+
+@wrong("5.1", "defaults counted, not named: as many may be left out as are listed",
+       r"run\(x, scale, use_defaults=\['scale'\]\) left out shift, which passed in silence "
+       r"\(are defaults counted")
+def _():
+    def check(defaults, arrays, use_defaults):
+        missing = [name for name in defaults if name not in arrays]
+        if len(missing) > len(use_defaults):
+            raise _contract().ContractError(f"inputs {missing} were left out")
+
+    return _p51(_contract_checking(check))
+
+
+@wrong("5.1", "only the last default left out checked",
+       r"run\(x, use_defaults=\['shift'\]\) left out scale, which passed in silence "
+       r"\(is only the last")
+def _():
+    def check(defaults, arrays, use_defaults):
+        missing = [name for name in defaults if name not in arrays]
+        if missing and missing[-1] not in use_defaults:
+            raise _contract().ContractError(f"input {missing[-1]!r} was left out")
+
+    return _p51(_contract_checking(check))
+
+
+@wrong("5.1", "all or nothing: use_defaults must list every default",
+       r"run\(x, shift, use_defaults=\['scale'\]\) leaves out only what it lists, yet raised "
+       r"ContractError")
+def _():
+    def check(defaults, arrays, use_defaults):
+        if use_defaults and set(use_defaults) != set(defaults):
+            raise _contract().ContractError(f"use_defaults must list every default: {defaults}")
+        for name in defaults:
+            if name not in arrays and not use_defaults:
+                raise _contract().ContractError(f"input {name!r} was left out")
+
+    return _p51(_contract_checking(check))
+
+
+# --- 5.4, continued: the functions a model defines ------------------------------------------
+
+
+def _function_aware(*, bodies=True, body_imports=True, body_calls=True, skip_domains=False,
+                    by_name=False, every_custom=False):
+    """The solution's shape (the graph, then each function's body), with one thing about the
+    model's own functions taken another way."""
+    from demos.input_contract import runtime
+
+    def problems(model):
+        found = []
+        if model.ir_version > (ir := runtime.max_ir_version()):
+            found.append(f"IR version {model.ir_version}; this onnxruntime reads up to {ir}")
+        known = runtime.runtime_operators() or set()
+        defined = {(f.domain, f.name) for f in model.functions}
+        domains, names = {f.domain for f in model.functions}, {f.name for f in model.functions}
+        parts = [("the model", model.opset_import, model.graph.node, True)] + [
+            (f"function {f.name}", f.opset_import, f.node, False) for f in model.functions
+        ] * bodies
+        for who, imports, nodes, graph in parts:
+            for opset in imports if graph or body_imports else ():
+                limit = runtime.max_opset(opset.domain)
+                if limit is not None and opset.version > limit:
+                    found.append(f"{who}: {opset.domain or 'ai.onnx'} opset {opset.version}; "
+                                 f"up to {limit}")
+            for node in nodes:
+                key = ("" if node.domain == "ai.onnx" else node.domain, node.op_type)
+                custom = node.domain not in ("", "ai.onnx", "ai.onnx.ml")
+                if ((skip_domains and node.domain in domains)
+                        or (by_name and node.op_type in names)
+                        or (every_custom and model.functions and custom)):
+                    continue
+                if known and key not in (known | defined if graph or body_calls else known):
+                    found.append(f"{who}: operator {node.op_type} from {node.domain or 'ai.onnx'}")
+        return found
+
+    return problems
+
+
+@wrong("5.4", "the function bodies never looked at",
+       r"body uses NoSuchOp from com\.nowhere does not load here, and you reported nothing")
+def _():
+    return _p54(_function_aware(bodies=False))
+
+
+@wrong("5.4", "a function's nodes checked, not its opset imports",
+       r"imports ai\.onnx opset \d+ does not load here, and you reported nothing")
+def _():
+    return _p54(_function_aware(body_imports=False))
+
+
+@wrong("5.4", "a function's body may call only the runtime's operators, not another function",
+       r"QuadRelu, a function it defines whose body calls DoubleRelu.* loads here, but you "
+       r"reported")
+def _():
+    return _p54(_function_aware(body_calls=False))
+
+
+@wrong("5.4", "every node in a domain where the model defines functions skipped",
+       r"calling my\.functions:TripleRelu does not load here, and you reported nothing")
+def _():
+    return _p54(_function_aware(skip_domains=True))
+
+
+@wrong("5.4", "a function matched by its name only, whatever its domain",
+       r"calling other\.functions:DoubleRelu does not load here, and you reported nothing")
+def _():
+    return _p54(_function_aware(by_name=True))
+
+
+@wrong("5.4", "every custom-domain node skipped once the model defines functions",
+       r"calling my\.functions:TripleRelu does not load here, and you reported nothing")
+def _():
+    return _p54(_function_aware(every_custom=True))
+
+
+# --- 5.3, continued: columns that share their last row, their largest value, their sum ------
+
+
+@wrong("5.3", "matched by the last value only", r"wrong for: weights 5")
+def _():
+    def identify(session, weights):
+        names, out = _probe_outputs(session)
+        start = next(n for n in names if np.isclose(out[n][0][-1], weights[-1, 0]))
+        return {"start": start, "end": next(n for n in names if n != start)}
+
+    return _p53(identify)
+
+
+@wrong("5.3", "matched by each output's largest value", r"wrong for: weights 5")
+def _():
+    def identify(session, weights):
+        names, out = _probe_outputs(session)
+        return {role: min(names, key=lambda n: abs(out[n][0].max() - weights[:, c].max()))
+                for role, c in (("start", 0), ("end", 1))}
+
+    return _p53(identify)
+
+
+@wrong("5.3", "matched by each output's sum over a probe of ones", r"wrong for: weights 5")
+def _():
+    def identify(session, weights):
+        names = [o.name for o in session.get_outputs()]
+        out = dict(zip(names, session.run(names, {"hidden": np.ones((1, 1, 4), np.float32)}),
+                       strict=True))
+        return {role: min(names, key=lambda n: abs(out[n].sum() - weights[:, c].sum()))
+                for role, c in (("start", 0), ("end", 1))}
 
     return _p53(identify)

@@ -51,42 +51,71 @@ def calibrated_scorer() -> onnx.ModelProto:
     return model
 
 
+#: Exercise 5.1's calls on the second model that must raise: (passed, outputs, listed in
+#: use_defaults, the defaults left out that the error must name, what a silent pass suggests).
+_MUST_RAISE = (
+    (("x",), None, (), ("scale", "shift"), "is an input name written into your class?"),
+    (("x", "scale"), None, (), ("shift",), "is an input name written into your class?"),
+    (("x",), ["shifted"], (), ("scale", "shift"), "is the check skipped when outputs are "
+                                                  "named?"),
+    (("x",), None, ("scale",), ("shift",), "is every default accepted once one is listed, "
+                                           "or only the first one left out checked?"),
+    (("x",), None, ("shift",), ("scale",), "is only the last default left out checked? each "
+                                           "one left out must be listed by its own name"),
+    (("x", "scale"), None, ("scale",), ("shift",), "are defaults counted rather than named? "
+                                                   "listing scale, which was passed, does not "
+                                                   "cover shift"),
+)
+
+
+def _call(passed: tuple[str, ...], outputs: list[str] | None, listed: tuple[str, ...]) -> str:
+    """How a call on the second model reads in a message: ``run(x, scale, use_defaults=...)``."""
+    extra = [f"outputs={outputs}"] * bool(outputs) + [f"use_defaults={list(listed)}"] * bool(
+        listed)
+    return f"run({', '.join([*passed, *extra])})"
+
+
 def _second_model_problem(contract_class: type) -> str | None:
-    """What ``contract_class`` gets wrong on :func:`calibrated_scorer`, or None."""
+    """What ``contract_class`` gets wrong on :func:`calibrated_scorer`, or None: every default
+    left out must be named by the error unless it is listed itself, whatever else is passed
+    or listed, and a default listed while another is passed must run."""
     contract = contract_class(graphs.session(calibrated_scorer()))
     x, three = np.array([[1.0, -2.0]], np.float32), np.array(3.0, np.float32)
-    for arrays, outputs, accepted, missing in (
-            ({"x": x}, None, (), ("scale", "shift")),
-            ({"x": x, "scale": three}, None, (), ("shift",)),
-            ({"x": x}, ["shifted"], (), ("scale", "shift")),
-            ({"x": x}, None, ("scale",), ("shift",))):  # one default accepted, not both
-        how = [f"outputs={outputs}"] * bool(outputs) + [f"use_defaults={list(accepted)}"] * bool(
-            accepted)
-        asked = f" with {' and '.join(how)}" if how else ""
+    values = {"x": x, "scale": three, "shift": three}
+    for passed, outputs, listed, missing, hint in _MUST_RAISE:
+        call = _call(passed, outputs, listed)
         try:
-            contract.run(arrays, outputs, use_defaults=accepted)
+            contract.run({n: values[n] for n in passed}, outputs, use_defaults=listed)
         except ContractError as error:
             if not any(name in str(error) for name in missing):
-                return (f"a second model: leaving out {' and '.join(missing)} raised an error "
-                        f"that names neither: {error}")
+                return (f"a second model: {call} left out {' or '.join(missing)}, and the "
+                        f"error names neither: {error}" if len(missing) > 1 else
+                        f"a second model: {call} left out {missing[0]}, and the error does "
+                        f"not name it: {error}")
             continue
         except Exception as error:  # the reader's class may raise anything
-            return (f"a second model: leaving out {' and '.join(missing)} raised "
+            return (f"a second model: {call} left out {' and '.join(missing)} and raised "
                     f"{type(error).__name__}, not a ContractError")
-        return (f"a second model: leaving out {' and '.join(missing)}{asked} passed in "
-                "silence (is an input name written into your class, the check skipped "
-                "when outputs are named, or every default accepted once one is listed?)")
+        return (f"a second model: {call} left out {' and '.join(missing)}, which passed in "
+                f"silence ({hint})")
     asks = ((({"x": x}, ["scaled", "shifted"], ("scale", "shift")),
              {"scaled": x * 2.0, "shifted": x * 2.0 + 0.5}),
             (({"x": x, "scale": three, "shift": three}, None, ()),
-             {"shifted": x * 3 + 3, "scaled": x * 3}))
+             {"shifted": x * 3 + 3, "scaled": x * 3}),
+            (({"x": x, "shift": three}, None, ("scale",)),
+             {"shifted": x * 2.0 + 3, "scaled": x * 2.0}))
     for (arrays, outputs, defaults), want in asks:
-        got = contract.run(arrays, outputs, use_defaults=defaults)
+        call = _call(tuple(arrays), outputs, defaults)
+        try:
+            got = contract.run(arrays, outputs, use_defaults=defaults)
+        except Exception as error:  # the reader's class may raise anything
+            return (f"a second model: {call} leaves out only what it lists, yet raised "
+                    f"{type(error).__name__}: {error} (must use_defaults list every default, "
+                    "or a passed input too?)")
         if sorted(got) != sorted(want) or any(
                 not np.allclose(got[k], v) for k, v in want.items()):
-            asked = outputs or "every output"
-            return (f"a second model: asked for {asked}, got the wrong values under their "
-                    "names (are outputs asked by position, or names written into your class?)")
+            return (f"a second model: {call} returned the wrong values under their names "
+                    "(are outputs asked by position, or names written into your class?)")
     return None
 
 
@@ -222,18 +251,20 @@ def check_2(make_feeds: Callable[[Any, list[Any]], dict[str, Any]]) -> Verdict:
 
 
 def span_heads() -> list[tuple[str, onnx.ModelProto, np.ndarray, dict[str, str]]]:
-    """``(label, model, weights, truth)``: four weight sets, names right and names swapped;
+    """``(label, model, weights, truth)``: five weight sets, names right and names swapped;
     ``truth`` maps "start"/"end" to the output name that really holds them. The third set
     is the first with its columns swapped, so no rule on the values alone (the larger
-    output is the start, say) holds for all of them; the fourth set's columns agree in
-    their signs, their largest row and their first row, so only the whole column tells
-    them apart."""
+    output is the start, say) holds for all of them. The fourth set's columns share their
+    signs, the row of their largest value and their first row; the fifth's hold the same
+    four values in another order (the same first and last rows, largest and smallest value,
+    sum and signs), so only comparing each row of a column tells the two apart."""
     heads = []
     first = np.random.default_rng(1).normal(size=(4, 2)).astype(np.float32)
     alike = np.array([[0.5, 0.5], [1.0, 2.0], [-0.3, -0.6], [0.7, 1.4]], np.float32)
-    for seed in (1, 2, 3, 4):
+    reordered = np.array([[2.0, 2.0], [0.3, 0.9], [0.9, 0.3], [-0.6, -0.6]], np.float32)
+    for seed in (1, 2, 3, 4, 5):
         weights = (first if seed == 1 else first[:, ::-1].copy() if seed == 3 else
-                   alike if seed == 4 else
+                   alike if seed == 4 else reordered if seed == 5 else
                    np.random.default_rng(seed).normal(size=(4, 2)).astype(np.float32))
         for mislabelled in (False, True):
             truth = ({"start": "end_logits", "end": "start_logits"} if mislabelled

@@ -4,7 +4,9 @@ The reader writes ``problems(model)``: for an ``onnx.ModelProto``, a list with o
 reason this onnxruntime cannot load it (``[]`` when it can), each line naming its facts: the
 model's IR version or opset and the highest this runtime reads, or the operator it lacks.
 The limits are the ones :mod:`demos.input_contract.runtime` observed this installation to
-read (``max_ir_version()``, ``max_opset(domain)``, ``runtime_operators()``).
+read (``max_ir_version()``, ``max_opset(domain)``, ``runtime_operators()``). A function the
+model defines (``model.functions``) is an operator it may call, and its body's nodes and
+opset imports are judged like the graph's.
 
 The oracle is onnxruntime itself: each model is opened with a real ``InferenceSession``,
 so "loadable" means loadable here, never what a table says. Then the same ``problems`` runs
@@ -49,21 +51,59 @@ def _op_in_wrong_domain() -> onnx.ModelProto:
         onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("ai.onnx.ml", 3)])
 
 
-def _local_function() -> onnx.ModelProto:
-    """A node calling ``my.functions:DoubleRelu``, a function the model defines itself
-    (``model.functions``, as exporters write them): no runtime lists it, and it loads."""
+def _function(name: str, body: list[onnx.NodeProto],
+              imports: tuple[tuple[str, int], ...] = (("", 17),)) -> onnx.FunctionProto:
+    """A function ``my.functions:<name>`` from ``x`` to ``y``, as exporters write them."""
+    return onnx.helper.make_function("my.functions", name, ["x"], ["y"], body, [
+        onnx.helper.make_opsetid(domain, version) for domain, version in imports])
+
+
+def _double_relu(imports: tuple[tuple[str, int], ...] = (("", 17),)) -> onnx.FunctionProto:
+    return _function("DoubleRelu", [onnx.helper.make_node("Relu", ["x"], ["r"]),
+                                    onnx.helper.make_node("Add", ["r", "r"], ["y"])], imports)
+
+
+def _calling(functions: list[onnx.FunctionProto], op: str = "DoubleRelu",
+             domain: str = "my.functions", also: tuple[str, ...] = ()) -> onnx.ModelProto:
+    """A graph of one node, ``domain:op``, in a model that defines ``functions`` itself
+    (``model.functions``): no runtime lists them, and onnxruntime runs them. It imports
+    ai.onnx 17, ``my.functions`` 1 and each domain in ``also`` at 1."""
     f = onnx.TensorProto.FLOAT
-    function = onnx.helper.make_function(
-        "my.functions", "DoubleRelu", ["x"], ["y"],
-        [onnx.helper.make_node("Relu", ["x"], ["r"]),
-         onnx.helper.make_node("Add", ["r", "r"], ["y"])],
-        [onnx.helper.make_opsetid("", 17)])
     graph = onnx.helper.make_graph(
-        [onnx.helper.make_node("DoubleRelu", ["x"], ["y"], domain="my.functions")],
-        "local_function", [onnx.helper.make_tensor_value_info("x", f, [2])],
+        [onnx.helper.make_node(op, ["x"], ["y"], domain=domain)], "local_function",
+        [onnx.helper.make_tensor_value_info("x", f, [2])],
         [onnx.helper.make_tensor_value_info("y", f, [2])])
-    return onnx.helper.make_model(graph, ir_version=8, functions=[function], opset_imports=[
-        onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("my.functions", 1)])
+    return onnx.helper.make_model(graph, ir_version=8, functions=functions, opset_imports=[
+        onnx.helper.make_opsetid(d, 17 if d == "" else 1)
+        for d in ("", "my.functions", *also)])
+
+
+def _function_models(opset: int) -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]:
+    """Models defining functions: a body counts as the model's own nodes and opset imports,
+    and a call must name a function's domain and name, or an operator the runtime has.
+    (onnxruntime 1.32 checks every function's opset imports but the nodes of a function
+    only when the graph calls it; no model here defines a function it does not call.)"""
+    twice = [onnx.helper.make_node("DoubleRelu", [a], [b], domain="my.functions")
+             for a, b in (("x", "d"), ("d", "y"))]
+    nowhere = [onnx.helper.make_node("NoSuchOp", ["x"], ["y"], domain="com.nowhere")]
+    return [
+        ("a model using DoubleRelu, a function it defines itself (model.functions)",
+         _calling([_double_relu()]), (), 0),
+        ("a model using QuadRelu, a function it defines whose body calls DoubleRelu, "
+         "another function it defines", _calling([_double_relu(), _function(
+             "QuadRelu", twice, (("", 17), ("my.functions", 1)))], "QuadRelu"), (), 0),
+        ("a model defining my.functions:DoubleRelu and calling my.functions:TripleRelu",
+         _calling([_double_relu()], "TripleRelu"), ("TripleRelu",), 1),
+        ("a model defining my.functions:DoubleRelu and calling other.functions:DoubleRelu",
+         _calling([_double_relu()], domain="other.functions", also=("other.functions",)),
+         ("DoubleRelu",), 1),
+        ("a model using DoubleRelu, a function it defines whose body uses NoSuchOp from "
+         "com.nowhere", _calling([_function("DoubleRelu", nowhere, (("", 17), (
+             "com.nowhere", 1)))], also=("com.nowhere",)), ("NoSuchOp",), 1),
+        (f"a model using DoubleRelu, a function it defines that imports ai.onnx opset "
+         f"{opset + 1}", _calling([_double_relu((("", opset + 1),))]),
+         (str(opset + 1), str(opset)), 1),
+    ]
 
 
 def _explicit_domain(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -101,8 +141,6 @@ def models() -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]:
          _with_opset(head, "ai.onnx.ml", ml), (), 0),
         ("a model that also imports a custom domain, my.functions opset 1 (no limit: "
          "max_opset is None)", _with_opset(head, "my.functions", 1), (), 0),
-        ("a model using DoubleRelu, a function it defines itself (model.functions)",
-         _local_function(), (), 0),
         (f"a model stamped IR version {ir + 1}",
          onnx.load_model_from_string(graphs.stamped(head, ir_version=ir + 1)),
          (str(ir + 1), str(ir)), 1),
@@ -118,6 +156,7 @@ def models() -> list[tuple[str, onnx.ModelProto, tuple[str, ...], int]]:
          ("StringRegexReplace",), 1),
         ("a model using Relu from ai.onnx.ml (Relu is an ai.onnx operator)",
          _op_in_wrong_domain(), ("Relu",), 1),
+        *_function_models(opset),
     ]
 
 
