@@ -18,6 +18,7 @@ of request, each forced by construction, not by luck:
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
@@ -31,7 +32,7 @@ from demos.service import engine
 from demos.service.server import serving
 from demos.service.settings import MODELS, Settings
 
-__all__ = ["MALFORMED", "TEXTS", "describe", "run"]
+__all__ = ["MALFORMED", "TEXTS", "describe", "run", "storm"]
 
 PITFALL = "service"
 MAX_BATCH = 2
@@ -138,7 +139,8 @@ def run(impl: ModuleType, *, model: str = "real", requests: int = 3,
     metrics = {"texts": requests * len(TEXTS), "wrong_vectors": wrong,
                "lone_answered": answered, "ready_while_unanswered": lied,
                "malformed": len(statuses), "malformed_not_4xx": len(not_4xx),
-               "malformed_500": statuses.count(500), "timeout_s": bound}
+               "malformed_500": statuses.count(500), "timeout_s": bound,
+               **{f"status: {what}": status for what, status in describe(statuses)}}
     manifested = bool(wrong or lied or not_4xx)
     parts = [f"{wrong} of {requests * len(TEXTS)} texts got another text's vector",
              "a lone text was " + ("answered" if answered else
@@ -152,3 +154,45 @@ def describe(statuses: list[int]) -> list[tuple[str, int]]:
     """MALFORMED's names beside the statuses one run got, for a table."""
     return [(what, status) for (what, _), status in zip(MALFORMED, statuses, strict=True)]
 
+
+
+def storm(impl: ModuleType, *, model: str = "real", requests: int = 200, clients: int = 16,
+          disconnect: float = 0.3) -> dict[str, int]:
+    """``requests`` of two different texts each, from ``clients`` clients, a ``disconnect``
+    share of them hung up mid-flight (:func:`demos.service.load.run`); then one more.
+
+    One text a batch (``max_batch=1``): the broken batcher runs a request's two batches
+    back to back on the loop into its one scratch buffer, so both rows of its answer show
+    the last one. Returns counts: completed, right, wrong, hung up, and whether the
+    request after the storm was answered right.
+    """
+    from demos.service import load
+
+    name = _impl(impl)
+    knobs.choice("model", model, MODELS)
+    knobs.integer("requests", requests, high=5000)
+    knobs.integer("clients", clients, high=256)
+    encoder = load_encoder() if model == "real" else tiny_encoder()
+    vectors = dict(zip(TEXTS, encoder.encode(list(TEXTS)), strict=True))
+    bodies = [{"input": [TEXTS[i], TEXTS[(i + 1) % len(TEXTS)]]} for i in range(len(TEXTS))]
+    settings = Settings(model=model, max_batch=1, drain_s=1.0)
+    for body in bodies:
+        body["model"] = engine.model_id(settings)
+    with serving(name, settings) as running, httpx.Client(timeout=30.0) as client:
+        _wait_ready(running.url, client, 90.0)
+        with ThreadPoolExecutor(1) as pool:  # its own event loop: a notebook's is running
+            result = pool.submit(load.run, running.url, bodies, clients=clients,
+                                 requests=requests, disconnect=disconnect, hang_up_s=0.01,
+                                 keep_answers=True).result()
+        after = client.post(f"{running.url}/v1/embeddings", json=bodies[0])
+
+    def right(answer: Any, body: dict[str, Any]) -> bool:
+        got = np.array([d["embedding"] for d in answer["data"]], dtype=np.float32)
+        want = np.stack([vectors[text] for text in body["input"]])
+        return bool(np.abs(got - want).max() <= 1e-6)
+
+    done = [o for o in result.outcomes if o.status == 200]
+    good = sum(right(o.answer, bodies[o.index % len(bodies)]) for o in done)
+    return {"requests": requests, "completed": len(done), "right": good,
+            "wrong": len(done) - good, "hung_up": sum(o.hung_up for o in result.outcomes),
+            "after_right": int(after.status_code == 200 and right(after.json(), bodies[0]))}
