@@ -41,23 +41,27 @@ STATE = ("loaded", "warm", "batcher_alive", "draining")
 
 
 def _ready_cases() -> list[tuple[dict[str, bool], bool]]:
+    """The 16 states, the one ready state asked first and again last: a readiness that
+    latches (ready once, ready forever; or not ready once, never ready again) is caught."""
     cases = []
     for values in itertools.product((False, True), repeat=len(STATE)):
         state = dict(zip(STATE, values, strict=True))
         want = state["loaded"] and state["warm"] and state["batcher_alive"] \
             and not state["draining"]
         cases.append((state, want))
-    return cases
+    ready = [case for case in cases if case[1]]
+    return ready + [case for case in cases if not case[1]] + ready
 
 
 def check_1(readiness: Callable[[dict[str, bool]], str]) -> exercises.Verdict:
     """``readiness(state) -> ""`` when a request would be served now, else a reason.
 
-    All 16 states of (loaded, warm, batcher_alive, draining) are asked; a non-empty
-    reason must come with every state that would not serve.
+    All 16 states of (loaded, warm, batcher_alive, draining) are asked, the ready one
+    first and again last (17 questions); a non-empty reason must come with every state
+    that would not serve.
     """
     return _tally("7.1", _ready_cases(), lambda state: readiness(dict(state)) == "",
-                  "service states")
+                  "questions on the 16 service states")
 
 
 # --- 7.2 the client's side: retry or not --------------------------------------------------
@@ -72,6 +76,12 @@ def _retry_cases() -> list[tuple[tuple[int, dict[str, str], int], float | None]]
         ((503, {}, 0), 0.5), ((503, {}, 1), 1.0), ((502, {}, 2), 2.0), ((504, {}, 3), 4.0),
         ((500, {}, 4), 8.0), ((503, {}, 9), None),
         ((503, {"retry-after": "1"}, 5), None), ((500, {}, 5), None),
+        # a 2xx other than 200, 4xx other than those above: never retried either
+        ((204, {}, 0), None), ((401, {}, 0), None), ((409, {}, 1), None),
+        # Retry-After is what the 503 or 429 says, not a floor under the backoff ...
+        ((503, {"retry-after": "1"}, 3), 1.0),
+        # ... and only a 503 or 429 is taken at its word: another 5xx backs off
+        ((500, {"retry-after": "30"}, 0), 0.5),
     ]
     return cases
 
@@ -92,15 +102,22 @@ def check_2(next_wait: Callable[[int, dict[str, str], int], float | None]
 
 # --- 7.3 when a draining server may exit --------------------------------------------------
 
-def _exit_cases() -> list[tuple[tuple[int, float, float], bool]]:
-    """(in_flight, seconds since the last request, seconds since SIGTERM) -> may it exit?
-    With quiet_s = 0.5 and drain_s = 10."""
-    return [
+def _exit_cases() -> list[tuple[tuple[int, float, float, float, float], bool]]:
+    """(in_flight, seconds since the last request, seconds since SIGTERM, quiet_s, drain_s)
+    -> may it exit? Two settings, so the chapter's values cannot be written in instead."""
+    first = [
         ((0, 1.0, 1.0), True), ((0, 0.5, 0.6), True), ((0, 0.1, 0.2), False),
         ((0, 0.4, 9.0), False), ((3, 2.0, 2.0), False), ((1, 5.0, 9.9), False),
         ((3, 0.0, 10.0), True), ((0, 0.0, 12.0), True), ((64, 0.1, 0.1), False),
         ((0, 3.0, 3.0), True),
+        ((0, 3.0, 0.1), True),  # quiet since before SIGTERM: nothing to wait for
     ]
+    second = [
+        ((0, 1.0, 12.0), False), ((2, 0.0, 20.0), False), ((0, 2.5, 3.0), True),
+        ((1, 0.0, 30.0), True),
+    ]
+    return [((*moment, 0.5, 10.0), want) for moment, want in first] \
+        + [((*moment, 2.0, 30.0), want) for moment, want in second]
 
 
 def check_3(may_exit: Callable[..., bool]) -> exercises.Verdict:
@@ -108,7 +125,8 @@ def check_3(may_exit: Callable[..., bool]) -> exercises.Verdict:
 
     The drain's rule: exit once nothing is in flight and no request came for ``quiet_s``
     (the load balancer has stopped sending), or when ``drain_s`` has passed whatever else.
+    Asked with quiet_s=0.5, drain_s=10 and with quiet_s=2, drain_s=30.
     """
     return _tally("7.3", _exit_cases(),
-                  lambda case: bool(may_exit(*case, quiet_s=0.5, drain_s=10.0)),
+                  lambda case: bool(may_exit(*case[:3], quiet_s=case[3], drain_s=case[4])),
                   "moments of a drain")
