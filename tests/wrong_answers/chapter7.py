@@ -162,34 +162,34 @@ def _p73(may_exit):
 
 
 @wrong("7.3", "exits as soon as nothing is in flight",
-       r"\(0, 0\.1, 0\.2, 0\.5, 10\.0\) -> True, expected False")
+       r"\(0, 0\.1, 0\.2, quiet_s=0\.5, drain_s=10\.0\) -> True, expected False")
 def _():
     return _p73(lambda in_flight, quiet_for_s, waited_s, *, quiet_s, drain_s: in_flight == 0)
 
 
 @wrong("7.3", "waits for quiet with no bound",
-       r"\(3, 0\.0, 10\.0, 0\.5, 10\.0\) -> False, expected True")
+       r"\(3, 0\.0, 10\.0, quiet_s=0\.5, drain_s=10\.0\) -> False, expected True")
 def _():
     return _p73(lambda in_flight, quiet_for_s, waited_s, *, quiet_s, drain_s:
                 in_flight == 0 and quiet_for_s >= quiet_s)
 
 
 @wrong("7.3", "exits when quiet even with requests in flight",
-       r"\(3, 2\.0, 2\.0, 0\.5, 10\.0\) -> True, expected False")
+       r"\(3, 2\.0, 2\.0, quiet_s=0\.5, drain_s=10\.0\) -> True, expected False")
 def _():
     return _p73(lambda in_flight, quiet_for_s, waited_s, *, quiet_s, drain_s:
                 waited_s >= drain_s or quiet_for_s >= quiet_s)
 
 
 @wrong("7.3", "the chapter's 0.5 s and 10 s written in instead of quiet_s and drain_s",
-       r"\(0, 1\.0, 12\.0, 2\.0, 30\.0\) -> True, expected False")
+       r"\(0, 1\.0, 12\.0, quiet_s=2\.0, drain_s=30\.0\) -> True, expected False")
 def _():
     return _p73(lambda in_flight, quiet_for_s, waited_s, *, quiet_s, drain_s:
                 waited_s >= 10 or (in_flight == 0 and quiet_for_s >= 0.5))
 
 
 @wrong("7.3", "waits quiet_s after SIGTERM although no request came for longer",
-       r"\(0, 3\.0, 0\.1, 0\.5, 10\.0\) -> False, expected True")
+       r"\(0, 3\.0, 0\.1, quiet_s=0\.5, drain_s=10\.0\) -> False, expected True")
 def _():
     return _p73(lambda in_flight, quiet_for_s, waited_s, *, quiet_s, drain_s:
                 waited_s >= drain_s or (in_flight == 0 and min(quiet_for_s, waited_s) >= quiet_s))

@@ -18,8 +18,8 @@ __all__ = ["check_1", "check_2", "check_3"]
 
 
 def _tally(number: str, cases: list[tuple[Any, Any]], call: Callable[[Any], Any],
-           what: str, same: Callable[[Any, Any], bool] = lambda a, b: a == b
-           ) -> exercises.Verdict:
+           what: str, same: Callable[[Any, Any], bool] = lambda a, b: a == b,
+           show: Callable[[Any], str] = str) -> exercises.Verdict:
     wrong = []
     for given, want in cases:
         try:
@@ -32,7 +32,7 @@ def _tally(number: str, cases: list[tuple[Any, Any]], call: Callable[[Any], Any]
         return exercises.passed(number, f"all {len(cases)} {what} judged right")
     given, want, got = wrong[0]
     return exercises.failed(number, f"{len(wrong)} of {len(cases)} {what} judged wrong; "
-                            f"first: {given} -> {got!r}, expected {want!r}")
+                            f"first: {show(given)} -> {got!r}, expected {want!r}")
 
 
 # --- 7.1 readiness ------------------------------------------------------------------------
@@ -129,4 +129,5 @@ def check_3(may_exit: Callable[..., bool]) -> exercises.Verdict:
     """
     return _tally("7.3", _exit_cases(),
                   lambda case: bool(may_exit(*case[:3], quiet_s=case[3], drain_s=case[4])),
-                  "moments of a drain")
+                  "moments of a drain", show=lambda case: f"({case[0]}, {case[1]}, {case[2]}, "
+                  f"quiet_s={case[3]}, drain_s={case[4]})")
