@@ -514,3 +514,37 @@ def test_serve_command_refuses_an_unknown_setting(capsys):
 
     assert main(["serve", "--port", "0", "--set", "threads=2"]) == 2
     assert "unexpected keyword argument 'threads'" in capsys.readouterr().err
+
+
+# --- the chapter's scenario: what the notebook and `python -m demos run service` show ----
+
+@pytest.mark.parametrize("requests", [1, 2])
+def test_broken_service_scenario_manifests_wrong_vectors_a_lying_readyz_and_500s(requests):
+    from demos.service import broken, scenario
+
+    report = scenario.run(broken, model="tiny", requests=requests, timeout_s=1.0)
+    assert report.manifested and report.impl == "broken"
+    m = report.metrics
+    assert m["wrong_vectors"] == 2 * requests, m  # a request's first batch shows its second
+    assert m["ready_while_unanswered"] and not m["lone_answered"], m
+    assert m["malformed_500"] >= 1 and m["malformed_not_4xx"] >= 1, m
+
+
+def test_fixed_service_scenario_holds():
+    from demos.service import fixed, scenario
+
+    report = scenario.run(fixed, model="tiny", requests=2, timeout_s=5.0)
+    assert not report.manifested, report.headline
+    m = report.metrics
+    assert m["wrong_vectors"] == 0 and m["lone_answered"] and m["malformed_not_4xx"] == 0, m
+
+
+def test_service_scenario_refuses_a_bad_knob_naming_it():
+    from demos.service import fixed, scenario
+
+    with pytest.raises(ValueError, match=r"^model must be one of 'real', 'tiny', got 'big'$"):
+        scenario.run(fixed, model="big")
+    with pytest.raises(ValueError, match=r"^requests must be an int from 1 to 100, got 0$"):
+        scenario.run(fixed, requests=0)
+    with pytest.raises(ValueError, match=r"^impl must be demos\.service\.broken or "):
+        scenario.run(scenario)

@@ -1,4 +1,4 @@
-"""Demos for *Inference Pitfalls*: six ways AI inference code goes wrong, each broken and fixed.
+"""Demos for *Inference Pitfalls*: seven ways AI inference code goes wrong, each broken and fixed.
 
 Every pitfall lives in its own subpackage with the same shape::
 

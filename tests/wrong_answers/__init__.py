@@ -15,6 +15,7 @@ from wrong_answers import (  # noqa: F401 - importing them registers their answe
     chapter4,
     chapter5,
     chapter6,
+    chapter7,
     how_to_read,
 )
 from wrong_answers.common import WRONG
