@@ -375,7 +375,8 @@ def test_fixed_service_drains_on_sigterm(gated):
             await asyncio.to_thread(wait_held, running.url, 1)
             os.kill(running.pid, signal.SIGTERM)
             ready = await client.get(f"{running.url}/readyz")
-            while ready.status_code == 200:
+            stop_polling = time.monotonic() + 10.0  # readiness must turn 503 within this
+            while ready.status_code == 200 and time.monotonic() < stop_polling:
                 ready = await client.get(f"{running.url}/readyz")
             new = await client.post(f"{running.url}/v1/embeddings", json={
                 "input": "new", "model": "tiny-bert"})
