@@ -132,23 +132,28 @@ def verdicts(setting: str, overs: list[Over], gap: Noise) -> list[str]:
         f"); its p99 rose in {_layouts([x for x, v in p99.items() if v > 0])} and fell in "
         f"{_layouts([x for x, v in p99.items() if v < 0])} (noise ±{gap.p99:.0%})."]
     spent = ", ".join(f"{o.cpu:.2f}× ({o.layout})" for o in judged)
-    more = [x for x, v in cpu.items() if v > 0]
-    gained = [o for o in judged if rate[o.layout] > 0]
-    if more:
-        lines.append(f"{setting}: CPU per request over the budget against at it: {spent}; "
-                     f"beyond the noise (±{gap.cpu:.0%}) each request cost more CPU in "
-                     f"{_layouts(more)}: the threads over the budget burned cores without "
-                     f"serving more.")
-    elif gained:
-        share = ", ".join(f"{o.cores_used[0]:.2f} → {o.cores_used[1]:.2f} ({o.layout})"
-                          for o in gained)
-        lines.append(f"{setting}: CPU per request over the budget against at it: {spent}, "
-                     f"none lower beyond the noise (±{gap.cpu:.0%}); where more requests "
-                     f"were served, the cores used went {share}: the gain is a larger share "
-                     f"of the machine, not less work per request. Where cores are free and "
-                     f"the budget already fills them, there is no share left to take.")
-    else:
-        lines.append(f"{setting}: CPU per request over the budget against at it: {spent}; "
-                     f"cannot tell a difference beyond the noise (±{gap.cpu:.0%}) in CPU per "
-                     f"request or in throughput.")
+    line = (f"{setting}: CPU per request over the budget against at it: {spent}; beyond the "
+            f"noise (±{gap.cpu:.0%}) it rose in {_layouts([x for x, v in cpu.items() if v > 0])}"
+            f", fell in {_layouts([x for x, v in cpu.items() if v < 0])}, and cannot be told "
+            f"apart in {_layouts([x for x, v in cpu.items() if not v])}.")
+    share = [o for o in judged if rate[o.layout] > 0 and cpu[o.layout] >= 0]
+    cheaper = [o.layout for o in judged if rate[o.layout] > 0 and cpu[o.layout] < 0]
+    burned = [o.layout for o in judged if rate[o.layout] <= 0 and cpu[o.layout] > 0]
+    if share:
+        went = ", ".join(f"{o.cores_used[0]:.2f} → {o.cores_used[1]:.2f} ({o.layout})"
+                         for o in share)
+        line += (f" Where more requests were served with no less CPU per request, the cores "
+                 f"used went {went}: the gain is a larger share of the machine, not less work "
+                 f"per request; where cores are free and the budget already fills them, there "
+                 f"is no share left to take.")
+    if cheaper:
+        line += (f" In {_layouts(cheaper)} a request cost less CPU over the budget: there the "
+                 f"larger pool did less work per request.")
+    if burned:
+        line += (f" In {_layouts(burned)} the threads over the budget burned more CPU per "
+                 f"request without serving more.")
+    if not (share or cheaper or burned or any(rate.values()) or any(cpu.values())):
+        line += (" This run cannot tell a difference beyond the noise in CPU per request or "
+                 "in throughput.")
+    lines.append(line)
     return lines
