@@ -4,12 +4,13 @@ A wrapper that keeps two numbers (``calls`` and ``total_s``) and updates them on
 other must not let ``stats()`` read between the two writes: the mean it returns would divide
 a total that lacks the last call's time by a count that has it. Waiting for a thread switch
 to land there is not a check, and watching attribute writes is not either: the numbers may
-live in a dict, a namespace object or a tuple. So :func:`torn_stats` traces one ``predict``
-(``sys.settrace`` with opcode events, in that thread only) and, from the moment its
-``session.run`` returns, pauses it before every bytecode and calls ``stats()`` from another
-thread. Every ``stats()`` must return the state before that call or after it. A ``stats()``
-that takes the lock the update holds simply waits: the probe stops pausing, lets the update
-finish, and that read returns the state after.
+live in a dict, a namespace object or a tuple. So :func:`torn_stats` watches one ``predict``
+bytecode by bytecode (``sys.settrace`` opcode events; ``sys.monitoring`` instruction events
+on Python 3.12 and later) and, from the moment its ``session.run`` returns, pauses it before
+every bytecode and calls ``stats()`` from another thread. Every ``stats()`` must return the
+state before that call or after it. A ``stats()`` that takes the lock the update holds
+simply waits: the probe stops pausing, lets the update finish, and that read returns the
+state after.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import dataclasses
 import queue
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -69,6 +71,56 @@ class _Reader:
                 self.answers.put((f"raised {error!r}", None))
 
 
+@contextlib.contextmanager
+def _every_bytecode(pause: Callable[[], None]) -> Iterator[None]:
+    """Calls ``pause()`` before every bytecode the calling thread runs inside the block.
+
+    Python 3.12 and later: ``sys.monitoring`` instruction events (process-wide, so the
+    callback pauses only this thread); 3.12.1 ignores ``f_trace_opcodes`` set from a trace
+    function. Python 3.11: ``sys.settrace`` with opcode events, which trace this thread only.
+    """
+    me, busy = threading.get_ident(), threading.local()
+
+    def guarded() -> None:
+        if threading.get_ident() == me and not getattr(busy, "on", False):
+            busy.on = True  # pause() runs bytecode too: never pause inside it
+            try:
+                pause()
+            finally:
+                busy.on = False
+
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None:
+        def local(frame: FrameType, event: str, arg: Any) -> Any:
+            if event == "opcode":
+                guarded()
+            return local
+
+        def enter(frame: FrameType, event: str, arg: Any) -> Any:
+            frame.f_trace_opcodes = True
+            return local
+
+        sys.settrace(enter)
+        try:
+            yield
+        finally:
+            sys.settrace(None)
+        return
+    tool = next((t for t in range(6) if monitoring.get_tool(t) is None), None)
+    if tool is None:
+        raise RuntimeError("every sys.monitoring tool id is in use: the probe cannot watch")
+    events = monitoring.events.INSTRUCTION
+    monitoring.use_tool_id(tool, "exercise 4.1 mid-update probe")
+    monitoring.register_callback(tool, events, lambda code, offset: guarded())
+    monitoring.set_events(tool, events)
+    try:
+        yield
+    finally:
+        monitoring.set_events(tool, 0)
+        monitoring.register_callback(tool, events, None)
+        monitoring.free_tool_id(tool)
+
+
 def torn_stats(model_class: type, encoder: Any, texts: list[str]) -> str | None:
     """None, or what is wrong: ``stats()`` read mid-update, or an update never observed."""
     mine = threading.local()
@@ -93,22 +145,10 @@ def torn_stats(model_class: type, encoder: Any, texts: list[str]) -> str | None:
         if state["pauses"] >= MAX_PAUSES:
             state["done"] = True
 
-    def local(frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "opcode":
-            pause()
-        return local
-
-    def enter(frame: FrameType, event: str, arg: Any) -> Any:
-        frame.f_trace_opcodes = True
-        return local
-
     def held_predict() -> None:
         mine.armed = True
-        sys.settrace(enter)
-        try:
+        with _every_bytecode(pause):
             model.predict(texts)
-        finally:
-            sys.settrace(None)
 
     writer = threading.Thread(target=held_predict, name="probe-held-update", daemon=True)
     writer.start()
