@@ -485,6 +485,9 @@ def test_layouts_add_threads_on_a_shared_session_and_multiply_them_per_thread_an
                        ("session per thread", 1): 2, ("session per thread", 2): 4,
                        ("process per worker", 1): 2, ("process per worker", 2): 4}
     assert result.summary("shared session").startswith("shared session: most throughput at ")
+    # Every point counted the CPU it spent, worker processes included (their own clocks).
+    assert all(p.cpu_s > 0 and p.cores_used > 0 and p.cpu_ms_per_call > 0
+               for p in result.points)
 
 
 @pytest.mark.parametrize(("knob", "value", "message"), [
@@ -497,6 +500,127 @@ def test_layouts_reject_bad_knobs(tiny, knob, value, message):
 
     with pytest.raises(ValueError, match=message):
         layouts.measure(tiny, **{knob: value})
+
+
+def _grid(numbers):
+    """A synthetic :class:`layouts.Layouts`: {(layout, k): (requests/s, p99 ms, CPU ms per
+    request)}, 100 requests each, 4 requesters, built so that its properties give these."""
+    from demos.shared_state import layouts
+
+    points = []
+    for (layout, k), (rate, p99, cpu_ms) in numbers.items():
+        calls = 100
+        window = calls / rate
+        # 99 fast requests and one at p99 ms: np.percentile(…, 99) interpolates between the
+        # 99th and 100th; make both equal to p99 so that the percentile is exactly p99.
+        lat = (0.001,) * 98 + (p99 / 1e3,) * 2
+        points.append(layouts.Point(layout, k, 4, None, lat, window, cpu_ms * calls / 1e3))
+    return layouts.Layouts(tuple(points), 2, 4, 4, {})
+
+
+def test_a_point_reports_the_cores_it_used_and_its_cpu_per_request():
+    from demos.shared_state import layouts
+
+    p = layouts.Point("shared session", 1, 4, 4, (0.1,) * 10, 2.0, 0.5)
+    assert p.cores_used == pytest.approx(0.25)  # 0.5 CPU s over 2 wall s
+    assert p.cpu_ms_per_call == pytest.approx(50.0)  # 0.5 CPU s over 10 requests
+
+
+@pytest.mark.parametrize(("layout", "workers", "cores", "k"), [
+    ("one request", 1, 2, 2), ("shared session", 4, 2, 1), ("shared session", 1, 4, 4),
+    ("shared session", 2, 4, 3), ("session per thread", 4, 2, 1),
+    ("session per thread", 2, 4, 2), ("process per worker", 3, 8, 2),
+])
+def test_the_budget_adds_on_a_shared_session_and_multiplies_otherwise(layout, workers, cores, k):
+    from demos.shared_state import over_budget
+
+    assert over_budget.budget(layout, workers, cores) == k
+
+
+def test_the_budget_refuses_an_unknown_layout():
+    from demos.shared_state import over_budget
+
+    with pytest.raises(ValueError, match=r"^layout must be one of .*got 'pooled'$"):
+        over_budget.budget("pooled", 4, 2)
+
+
+LAYS = ("one request", "shared session", "session per thread")
+
+
+def _twins(over):
+    """Two grids whose k=1 points differ by 10% (the noise), and ``over`` at k=4 (k=2 is
+    the one-request budget on 2 cores) for the second grid."""
+    base = {(lay, k): (100.0, 50.0, 10.0) for lay in LAYS for k in (1, 2, 4)}
+    one = _grid(base)
+    other = dict(base)
+    other.update({(lay, 1): (110.0, 55.0, 11.0) for lay in LAYS})
+    other.update({(lay, 4): over for lay in LAYS})
+    return one, _grid(other)
+
+
+def test_the_noise_is_the_largest_gap_between_the_two_grids_at_one_thread():
+    from demos.shared_state import over_budget
+
+    one, other = _twins((100.0, 50.0, 10.0))
+    gap = over_budget.noise(one, other)
+    assert (gap.rate, gap.p99, gap.cpu) == pytest.approx((0.1, 0.1, 0.1))
+
+
+def test_compare_judges_every_layout_the_one_request_row_included_against_its_budget():
+    from demos.shared_state import over_budget
+
+    _, other = _twins((200.0, 40.0, 10.0))
+    overs = {o.layout: o for o in over_budget.compare(other, cores=2)}
+    assert set(overs) == set(LAYS)
+    assert (overs["one request"].budget, overs["one request"].over) == (2, 4)
+    assert (overs["shared session"].budget, overs["shared session"].over) == (1, 4)
+    shared = overs["shared session"]  # against k=1's 110 req/s, 55 ms, 11 CPU ms
+    assert (shared.rate, shared.p99, shared.cpu) == pytest.approx((200 / 110, 40 / 55, 10 / 11))
+    assert overs["one request"].rate == pytest.approx(2.0)  # against its budget, k=2
+
+
+def test_a_gain_with_the_same_cpu_per_request_is_named_a_larger_share_of_the_machine():
+    from demos.shared_state import over_budget
+
+    one, other = _twins((250.0, 40.0, 10.5))  # 2.3-2.5x the requests, CPU within ±5%
+    said = over_budget.verdicts("Off", over_budget.compare(other, 2),
+                                over_budget.noise(one, other))
+    assert said[0].startswith("Off: going over the budget served more requests/s in one "
+                              "request, shared session, session per thread, fewer in none")
+    assert "the gain is a larger share of the machine, not less work per request" in said[1]
+
+
+def test_a_gain_with_less_cpu_per_request_is_named_less_work_not_a_larger_share():
+    from demos.shared_state import over_budget
+
+    one, other = _twins((250.0, 40.0, 8.0))  # more requests, CPU per request down 20-27%
+    said = over_budget.verdicts("Off", over_budget.compare(other, 2),
+                                over_budget.noise(one, other))
+    assert "fell in one request, shared session, session per thread" in said[1]
+    assert "the larger pool did less work per request" in said[1]
+    assert "larger share" not in said[1]
+
+
+def test_more_cpu_per_request_beyond_the_noise_is_named_cores_burned():
+    from demos.shared_state import over_budget
+
+    one, other = _twins((30.0, 200.0, 45.0))  # a third of the requests, 4x the CPU each
+    said = over_budget.verdicts("On", over_budget.compare(other, 2),
+                                over_budget.noise(one, other))
+    assert "fewer in one request, shared session, session per thread" in said[0]
+    assert "its p99 rose in one request, shared session, session per thread" in said[0]
+    assert "it rose in one request, shared session, session per thread" in said[1]
+    assert "burned more CPU per request without serving more" in said[1]
+
+
+def test_differences_within_the_noise_are_reported_as_cannot_tell():
+    from demos.shared_state import over_budget
+
+    one, other = _twins((105.0, 52.0, 10.5))  # within the 10% the k=1 twins differ by
+    said = over_budget.verdicts("Off", over_budget.compare(other, 2),
+                                over_budget.noise(one, other))
+    assert "cannot be told apart from the budget in one request, shared session" in said[0]
+    assert "This run cannot tell a difference beyond the noise" in said[1]
 
 
 def test_spinning_measures_both_settings_in_every_layout_with_the_cpu_spent(tiny):

@@ -141,7 +141,7 @@ def _():
 
 
 @wrong("4.1", "locked updates after the call, but stats() reads the two numbers without the "
-       "lock", r"stats\(\) ran while another call had written calls but not yet the rest")
+       "lock", r"stats\(\) ran while another call was halfway through its update")
 def _():
     import threading
     import time
@@ -168,6 +168,50 @@ def _():
             return SimpleNamespace(calls=self.calls, mean_s=self.total_s / max(self.calls, 1))
 
     return _p41(UnlockedRead)
+
+
+@wrong("4.1", "locked updates of numbers kept in a dict, stats() reads them without the lock",
+       r"stats\(\) ran while another call was halfway through its update")
+def _():
+    class DictUnlockedRead(_MeanModelBase):
+        def __init__(self, encoder, max_batch=32):
+            super().__init__(encoder, max_batch)
+            self._s = {"calls": 0, "total_s": 0.0}
+
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            with self._lock:
+                self._s["calls"] += 1
+                self._s["total_s"] += elapsed
+            return out
+
+        def stats(self):
+            return SimpleNamespace(calls=self._s["calls"],
+                                   mean_s=self._s["total_s"] / max(self._s["calls"], 1))
+
+    return _p41(DictUnlockedRead)
+
+
+@wrong("4.1", "locked updates of numbers kept on a namespace object, stats() reads them "
+       "without the lock", r"stats\(\) ran while another call was halfway through its update")
+def _():
+    class NamespaceUnlockedRead(_MeanModelBase):
+        def __init__(self, encoder, max_batch=32):
+            super().__init__(encoder, max_batch)
+            self._n = SimpleNamespace(calls=0, total_s=0.0)
+
+        def predict(self, texts):
+            out, elapsed = self._run(texts)
+            with self._lock:
+                self._n.calls += 1
+                self._n.total_s += elapsed
+            return out
+
+        def stats(self):
+            return SimpleNamespace(calls=self._n.calls,
+                                   mean_s=self._n.total_s / max(self._n.calls, 1))
+
+    return _p41(NamespaceUnlockedRead)
 
 
 # --- 4.2 · per-thread statistics ------------------------------------------------------------

@@ -24,8 +24,9 @@ Modules: :mod:`.broken` and :mod:`.fixed` (the wrapper, same names), :mod:`.vari
 the lock around ``run``), :mod:`.counters` (five ways to count calls from threads, and what
 each costs), :mod:`.trace` (a session proxy that records runs in flight),
 :mod:`.oversubscription` (request threads and intra-op threads: throughput and p99),
-:mod:`.layouts` (shared session, session per thread, process per worker), :mod:`.pools`
-(spinning, global thread pools),
+:mod:`.layouts` (shared session, session per thread, process per worker; the worker
+processes in :mod:`._workers`), :mod:`.over_budget` (what going over the thread budget did,
+judged against the run's noise), :mod:`.pools` (spinning, global thread pools),
 :mod:`.plots` (the chapter's figures), :mod:`.exercises` (the exercises' checks),
 :mod:`.versions` (the version-dependent behaviours, observed) and :mod:`.scenario`.
 """

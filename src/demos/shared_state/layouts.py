@@ -9,14 +9,14 @@
   process can share a pool with another.
 
 :func:`measure` serves the same request through each layout for every ``intra_op``,
-interleaved round by round so that a neighbour's load falls on all of them alike, and
-counts the threads every session of every layout added. The ratios between points of one
-call are what to read, not the rates.
+interleaved round by round so that a neighbour's load falls on all of them alike, counts
+the threads every session of every layout added, and the CPU seconds each point spent (so
+that a gain that only takes more of a shared machine shows as cores used, not as less CPU
+per request). The ratios between points of one call are what to read, not the rates.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import threading
 import time
@@ -120,6 +120,17 @@ class Point:
     threads: int | None  # threads that may compute: callers + every pool thread they use
     latencies_s: tuple[float, ...]
     window_s: float  # summed over rounds
+    cpu_s: float  # CPU seconds spent serving them (every thread; every worker process)
+
+    @property
+    def cores_used(self) -> float:
+        """CPU seconds per wall second: how many cores' worth of time the point took."""
+        return self.cpu_s / self.window_s if self.window_s > 0 else 0.0
+
+    @property
+    def cpu_ms_per_call(self) -> float:
+        """CPU milliseconds per request: the work a request cost, whoever's core it ran on."""
+        return 1e3 * self.cpu_s / len(self.latencies_s) if self.latencies_s else 0.0
 
     @property
     def calls_per_s(self) -> float:
@@ -160,64 +171,6 @@ class Layouts:
                 f"({self.point(layout, best).calls_per_s:.0f} requests/s); "
                 f"intra_op_num_threads={ks[-1]} served {hi.calls_per_s / lo.calls_per_s:.2f}× "
                 f"the throughput of {ks[0]}, p99 {hi.p99_ms:.0f} ms against {lo.p99_ms:.0f} ms.")
-
-
-def _child(model_path: str, intra_ops: Sequence[int], spinning: bool, feeds: dict[str, Any],
-           conn: Any, ready: Any, timeout_s: float) -> None:
-    """A worker process: one session per ``intra_op``; runs bursts when the parent asks."""
-    sessions, added = {}, {}
-    for k in intra_ops:
-        sessions[k], added[k] = new_threads(lambda k=k: session(model_path, k, spinning=spinning))
-        sessions[k].run(None, feeds)  # warm-up
-    conn.send(added)
-    while True:
-        order = conn.recv()
-        if order is None:
-            return
-        k, calls = order
-        ready.wait(timeout_s)  # every worker starts together
-        latencies, window, _ = burst([sessions[k]], feeds, calls, timeout_s)
-        conn.send(latencies)
-
-
-class _Processes:
-    """``workers`` spawned processes, each with its own sessions (one per ``intra_op``)."""
-
-    def __init__(self, model_path: str, workers: int, intra_ops: Sequence[int], spinning: bool,
-                 feeds: dict[str, Any], timeout_s: float) -> None:
-        ctx = mp.get_context("spawn")  # never fork a process that holds onnxruntime pools
-        self._timeout_s = timeout_s
-        self._ready = ctx.Barrier(workers)
-        self._pipes, self._procs = [], []
-        for _ in range(workers):
-            mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_child, args=(model_path, tuple(intra_ops), spinning, feeds,
-                                                    theirs, self._ready, timeout_s), daemon=True)
-            proc.start()
-            self._pipes.append(mine)
-            self._procs.append(proc)
-        self.pool_threads = [self._recv(p) for p in self._pipes]
-
-    def _recv(self, pipe: Any) -> Any:
-        if not pipe.poll(self._timeout_s):
-            raise HangError(f"a worker process did not answer within {self._timeout_s}s")
-        return pipe.recv()
-
-    def run(self, intra_op: int, calls: int) -> tuple[list[float], float]:
-        began = time.perf_counter()
-        for pipe in self._pipes:
-            pipe.send((intra_op, calls))
-        latencies = [x for pipe in self._pipes for x in self._recv(pipe)]
-        # The window includes the hand-off to the workers: a dispatcher pays it too.
-        return latencies, time.perf_counter() - began
-
-    def close(self) -> None:
-        for pipe in self._pipes:
-            pipe.send(None)
-        for proc in self._procs:
-            proc.join(self._timeout_s)
-            if proc.is_alive():
-                proc.kill()
 
 
 def measure(encoder: Encoder, *, workers: int = 4, intra_ops: Sequence[int] = (1, 2, 4),
@@ -261,23 +214,26 @@ def measure(encoder: Encoder, *, workers: int = 4, intra_ops: Sequence[int] = (1
     for pool in pools.values():
         for s in set(pool):
             s.run(None, feeds)  # warm-up: the first runs allocate and plan
-    procs = (_Processes(path, workers, intra_ops, spinning, feeds, timeout_s)
+    from demos.shared_state._workers import Processes
+
+    procs = (Processes(path, workers, intra_ops, spinning, feeds, timeout_s)
              if "process per worker" in layouts else None)
     configs = [(layout, k) for layout in layouts for k in intra_ops]
-    seen: dict[tuple[str, int], tuple[list[float], float]] = {c: ([], 0.0) for c in configs}
+    seen: dict[tuple[str, int], tuple[list[float], float, float]] = {
+        c: ([], 0.0, 0.0) for c in configs}
     try:
         for r in range(rounds):
             for layout, k in configs if r % 2 == 0 else reversed(configs):
                 per = max(1, round(calls / rounds))
                 if layout == "process per worker":
                     assert procs is not None
-                    latencies, window = procs.run(k, per)
+                    latencies, window, cpu = procs.run(k, per)
                 else:
                     sessions = (pools["shared session", k][:1] if layout == "one request"
                                 else pools[layout, k])
-                    latencies, window, _ = burst(sessions, feeds, per, timeout_s)
-                kept, total = seen[layout, k]
-                seen[layout, k] = (kept + latencies, total + window)
+                    latencies, window, cpu = burst(sessions, feeds, per, timeout_s)
+                kept, total, spent = seen[layout, k]
+                seen[layout, k] = (kept + latencies, total + window, spent + cpu)
     finally:
         if procs is not None:
             procs.close()
@@ -293,7 +249,8 @@ def measure(encoder: Encoder, *, workers: int = 4, intra_ops: Sequence[int] = (1
         return (1 if layout == "one request" else workers) + pool  # callers + counted pools
 
     points = tuple(Point(layout, k, 1 if layout == "one request" else workers,
-                         threads(layout, k), tuple(seen[layout, k][0]), seen[layout, k][1])
+                         threads(layout, k), tuple(seen[layout, k][0]), seen[layout, k][1],
+                         seen[layout, k][2])
                    for layout, k in configs)
     from demos.shared_state.oversubscription import cores
 
