@@ -30,8 +30,10 @@ __all__ = ["check_1", "check_2", "check_3", "check_4"]
 
 #: How long the first reader of a counter waits for a second one (once per counter).
 GATE_S = 1.0
-#: How far 4.1's mean_s may be from the runs' mean: wrong answers miss it by about 30 ms or more.
-MEAN_TOLERANCE_S = 0.005
+#: How far 4.1's mean_s may be from the runs' mean: wrong answers miss it by about 30 ms or
+#: more (the paced tokenizer's 30 ms), so half of that: a right answer timed on a busy
+#: machine (its clock read a few ms after run returns) is not mistaken for a wrong one.
+MEAN_TOLERANCE_S = 0.015
 
 
 def check_1(model_class: type, *, encoder: Any = None) -> Verdict:
