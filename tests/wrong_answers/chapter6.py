@@ -399,7 +399,7 @@ def _():
         config = folder / "sentence_bert_config.json"
         if config.exists():
             found.append(json.loads(config.read_text())["max_seq_length"])
-        return min(found + [128])
+        return min([*found, 128])
 
     return _p64(max_length)
 
