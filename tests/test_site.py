@@ -754,6 +754,9 @@ RESTRUCTURED = {
     "book/intro",
     "notebooks/how_to_read",
     "notebooks/00_running_example",
+    "notebooks/05b_runtime_contract",
+    "notebooks/06_tokenizer_threads",
+    "notebooks/06b_forks",
 }
 
 

@@ -368,3 +368,51 @@ def _():
                 self._free.put(tokenizer)  # ...and once more
 
     return _p62(TwiceIn)
+
+
+# --- 6.4 · the length the model's users embed ------------------------------------------------
+
+
+def _p64(max_length):
+    from demos.tokenizer_threads import exercises
+
+    return exercises.check_4(max_length)
+
+
+@wrong("6.4", "tokenizer.json's own truncation (what loading the file as shipped gives)",
+       r"folder 1: 128 instead of 256")
+def _():
+    def max_length(folder):
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(folder / "tokenizer.json")).truncation["max_length"]
+
+    return _p64(max_length)
+
+
+@wrong("6.4", "the smallest length any file names", r"folder 1: 128 instead of 256")
+def _():
+    import json
+
+    def max_length(folder):
+        found = [json.loads((folder / "tokenizer_config.json").read_text())["model_max_length"]]
+        config = folder / "sentence_bert_config.json"
+        if config.exists():
+            found.append(json.loads(config.read_text())["max_seq_length"])
+        return min([*found, 128])
+
+    return _p64(max_length)
+
+
+@wrong("6.4", "falls back to tokenizer_config.json when sentence_bert_config.json is missing",
+       r"folder 4 has no sentence_bert_config.json: you returned 512")
+def _():
+    import json
+
+    def max_length(folder):
+        config = folder / "sentence_bert_config.json"
+        if config.exists():
+            return json.loads(config.read_text())["max_seq_length"]
+        return json.loads((folder / "tokenizer_config.json").read_text())["model_max_length"]
+
+    return _p64(max_length)

@@ -7,9 +7,12 @@ meet at a barrier (so a leak happens by construction, not by luck), and reports 
 from __future__ import annotations
 
 import contextlib
+import json
+import tempfile
 import threading
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tokenizers import Tokenizer
@@ -21,7 +24,7 @@ from demos.tokenizer_threads import broken, fixed, scenario
 from demos.tokenizer_threads.pool_checks import held_at_once
 from demos.tokenizer_threads.texts import LONG, SHORT, shipped_tokenizer_json
 
-__all__ = ["check_1", "check_2", "check_3"]
+__all__ = ["check_1", "check_2", "check_3", "check_4"]
 
 #: How long a thread may wait for the others at the barrier before the check says so.
 _WAIT_S = 3.0
@@ -229,3 +232,48 @@ def check_3(encode_keep_end: Callable[..., list[list[int]]]) -> Verdict:
                                 "8 to 32 word pieces; the shared tokenizer was never written")
 
     return exercises.check("6.3", attempt)
+
+
+#: (sentence_bert_config.json's max_seq_length or None for no such file,
+#:  tokenizer_config.json's model_max_length, its max_length or None): each folder's files
+#: disagree, as the real model's do (256, 512 and the shipped tokenizer.json's 128).
+_FOLDERS = ((256, 512, 128), (384, 512, None), (128, 512, 512), (None, 512, None))
+
+
+def check_4(max_length: Callable[[Path], int]) -> Verdict:
+    """6.4 · the length the model's users embed comes from sentence_bert_config.json."""
+
+    def attempt() -> Verdict:
+        wrong = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for k, (seq, model_max, max_len) in enumerate(_FOLDERS, start=1):
+                folder = Path(tmp) / f"model{k}"
+                folder.mkdir()
+                (folder / "tokenizer.json").write_text(shipped_tokenizer_json())
+                config = {"model_max_length": model_max}
+                if max_len is not None:
+                    config["max_length"] = max_len
+                (folder / "tokenizer_config.json").write_text(json.dumps(config))
+                if seq is not None:
+                    (folder / "sentence_bert_config.json").write_text(
+                        json.dumps({"max_seq_length": seq, "do_lower_case": False}))
+                    got = max_length(folder)
+                    if got != seq:
+                        wrong.append(f"folder {k}: {got!r} instead of {seq}")
+                    continue
+                try:
+                    got = max_length(folder)
+                except ValueError as error:
+                    if "sentence_bert_config.json" not in str(error):
+                        wrong.append(f"folder {k}: the ValueError does not name "
+                                     "sentence_bert_config.json")
+                else:
+                    wrong.append(f"folder {k} has no sentence_bert_config.json: you returned "
+                                 f"{got!r} instead of raising ValueError")
+        if wrong:
+            return exercises.failed("6.4", "; ".join(wrong))
+        return exercises.passed("6.4", "three folders gave their sentence_bert_config.json "
+                                "length (256, 384, 128) whatever their other files say; the "
+                                "folder without it raised a ValueError naming it")
+
+    return exercises.check("6.4", attempt)
