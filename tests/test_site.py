@@ -754,6 +754,9 @@ RESTRUCTURED = {
     "book/intro",
     "notebooks/how_to_read",
     "notebooks/00_running_example",
+    "notebooks/03_batching",
+    "notebooks/03b_batching_pays",
+    "notebooks/04b_thread_budget",
 }
 
 
