@@ -186,3 +186,61 @@ def _():
             return await super()._call(list(dict.fromkeys(items)))
 
     return _p33(Dropped)
+
+
+# --- 3.4 · a cut by a token budget (03b_batching_pays) ---------------------------------------
+
+
+def _p34(cut):
+    from demos.batching import exercises
+
+    return exercises.check_4(cut)
+
+
+@wrong("3.4", "arrival order, 32 a call (the first fix)", r"calls break the budget .*8192")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        return [list(range(i, min(i + max_batch, len(lengths))))
+                for i in range(0, len(lengths), max_batch)]
+
+    return _p34(cut)
+
+
+@wrong("3.4", "sorted, 32 a call, no token budget", r"1 of 8 calls break the budget")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        return [order[i:i + max_batch] for i in range(0, len(order), max_batch)]
+
+    return _p34(cut)
+
+
+@wrong("3.4", "one text a call: no padding, far too many calls", r"in 256 calls .*in at most 18")
+def _():
+    return _p34(lambda lengths, max_batch, max_tokens: [[i] for i in range(len(lengths))])
+
+
+@wrong("3.4", "a token budget in arrival order, unsorted",
+       r"3\.\d\d padded tokens per useful token")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        calls, call, longest = [], [], 0
+        for i, n in enumerate(lengths):
+            padded = (len(call) + 1) * max(longest, n)
+            if call and (len(call) + 1 > max_batch or padded > max_tokens):
+                calls.append(call)
+                call, longest = [], 0
+            call.append(i)
+            longest = max(longest, n)
+        return [*calls, call]
+
+    return _p34(cut)
+
+
+@wrong("3.4", "the longest text dropped", r"use each of the 256 positions once, got 255")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])[:-1]
+        return [order[i:i + 8] for i in range(0, len(order), 8)]
+
+    return _p34(cut)

@@ -19,7 +19,7 @@ from demos.batching._cases import double
 from demos.harness import bounded
 from demos.models.encoder import make_tokenizer, token_batches
 
-__all__ = ["check_1", "check_2", "check_3"]
+__all__ = ["check_1", "check_2", "check_3", "check_4"]
 
 _BOUND_S = 5.0  # the checks need milliseconds; a reader's hang shows up as "not yet"
 
@@ -216,3 +216,36 @@ def check_3(batcher_class: type) -> exercises.Verdict:
         return exercises.Verdict("3.3", sent == 3 and right == len(items), message)
 
     return exercises.check("3.3", attempt)
+
+
+def check_4(cut: Callable[..., Any], *, max_waste: float = 1.25) -> exercises.Verdict:
+    # Exercise 3.4 (03b_batching_pays): cut the long-tail texts into calls by a token budget.
+    # `cut(lengths, max_batch=32, max_tokens=2048)` must return lists of positions that use
+    # every position once, keep each call within 32 rows and (unless it is one row) within
+    # 2048 padded tokens, pad at most `max_waste` tokens per useful token, and make at most
+    # half as many calls again as token_batches (one text per call pads nothing). A comment,
+    # not a docstring: this package's docstrings are chapter 3's workload (perf.book_texts).
+
+    def attempt() -> exercises.Verdict:
+        lengths = list(_long_tail()[1])
+        calls = cut(list(lengths), max_batch=32, max_tokens=2048)
+        used = sorted(i for c in calls for i in c)
+        if used != list(range(len(lengths))):
+            return exercises.failed("3.4", f"the calls must use each of the {len(lengths)} "
+                                    f"positions once, got {len(used)} positions "
+                                    f"({len(set(used))} distinct)")
+        over = [c for c in calls if len(c) > 32 or (len(c) > 1 and
+                                                    len(c) * max(lengths[i] for i in c) > 2048)]
+        if over:
+            rows, longest = len(over[0]), max(lengths[i] for i in over[0])
+            return exercises.failed("3.4", f"{len(over)} of {len(calls)} calls break the budget "
+                                    f"(the first: {rows} rows x {longest} tokens = "
+                                    f"{rows * longest}; the goal: at most 32 rows and 2048 tokens)")
+        waste = sum(len(c) * max(lengths[i] for i in c) for c in calls) / sum(lengths)
+        most = len(token_batches(lengths, max_batch=32, max_tokens=2048)) * 3 // 2
+        ok = waste <= max_waste and len(calls) <= most
+        return exercises.Verdict("3.4", ok, f"{waste:.2f} padded tokens per useful token in "
+                                 f"{len(calls)} calls (the goal: at most {max_waste} in at "
+                                 f"most {most})")
+
+    return exercises.check("3.4", attempt)
