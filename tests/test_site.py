@@ -754,6 +754,11 @@ RESTRUCTURED = {
     "book/intro",
     "notebooks/how_to_read",
     "notebooks/00_running_example",
+    "notebooks/01_precision",
+    "notebooks/01b_bfloat16_int8",
+    "notebooks/01c_int8",
+    "notebooks/02_publication",
+    "notebooks/02b_fork_workers",
 }
 
 
