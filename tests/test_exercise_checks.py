@@ -73,9 +73,9 @@ def _run_cell(source: str, namespace: dict):
     return eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
 
 
-def test_the_notebooks_hold_the_29_exercises_that_wrong_answers_are_tried_on():
+def test_the_notebooks_hold_the_30_exercises_that_wrong_answers_are_tried_on():
     numbers = [ex["number"] for ex in EXERCISES]
-    assert len(numbers) == 29, numbers
+    assert len(numbers) == 30, numbers
     assert set(numbers) == {number for number, _, _, _ in WRONG}
 
 

@@ -760,6 +760,11 @@ RESTRUCTURED = {
     "notebooks/05b_runtime_contract",
     "notebooks/06_tokenizer_threads",
     "notebooks/06b_forks",
+    "notebooks/01_precision",
+    "notebooks/01b_bfloat16_int8",
+    "notebooks/01c_int8",
+    "notebooks/02_publication",
+    "notebooks/02b_fork_workers",
 }
 
 

@@ -520,3 +520,54 @@ def _():
         return np.rint(q).astype(np.int8)
 
     return _p13(quantize)
+
+
+# --- 1.5 · int8 weights with one scale per row ----------------------------------------------
+
+
+def _p15(answer):
+    from demos.precision import exercises
+
+    return exercises.check_5(answer)
+
+
+@wrong("1.5", "one scale for the whole matrix", r"rows off by more than half their own step")
+def _():
+    def quantize_rows(w):
+        scale = np.abs(w).max() / 127
+        return np.rint(w / scale).astype(np.int8), np.full(w.shape[0], scale)
+
+    return _p15(quantize_rows)
+
+
+@wrong("1.5", "truncates toward zero instead of rounding",
+       r"rows off by more than half their own step")
+def _():
+    def quantize_rows(w):
+        top = np.abs(w).max(axis=1)
+        scales = np.where(top > 0, top / 127, 1.0)
+        return (w / scales[:, None]).astype(np.int8), scales
+
+    return _p15(quantize_rows)
+
+
+@wrong("1.5", "one scale per column", r"expected one per row")
+def _():
+    def quantize_rows(w):
+        top = np.abs(w).max(axis=0)
+        scales = np.where(top > 0, top / 127, 1.0)
+        return np.rint(w / scales[None, :]).astype(np.int8), scales
+
+    return _p15(quantize_rows)
+
+
+@wrong("1.5", "divides a row of zeros by its zero scale",
+       r"the scale of row 5 is 0\.0, expected finite and > 0")
+def _():
+    def quantize_rows(w):
+        scales = np.abs(w).max(axis=1) / 127
+        with np.errstate(invalid="ignore"):
+            q = np.nan_to_num(np.rint(w / scales[:, None]))
+        return q.astype(np.int8), scales
+
+    return _p15(quantize_rows)

@@ -1,6 +1,7 @@
 """The checks behind chapter 1's exercises: each returns a Verdict with counts, never timings.
 
-``check_4`` (the depth page's exercise) lives in :mod:`.exercise_graphs` and is re-exported.
+``check_4`` and ``check_5`` (the depth pages' exercises) live in :mod:`.exercise_graphs` and
+:mod:`.exercise_int8` and are re-exported.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from demos import exercises
 from demos.exercises import Verdict
 from demos.precision import fixed, scenario
 from demos.precision.exercise_graphs import check_4
+from demos.precision.exercise_int8 import check_5
 
-__all__ = ["BFLOAT16_CASES", "INT8_CASES", "check_1", "check_2", "check_3", "check_4"]
+__all__ = ["BFLOAT16_CASES", "INT8_CASES", "check_1", "check_2", "check_3", "check_4",
+           "check_5"]
 
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 
