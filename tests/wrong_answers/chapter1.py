@@ -609,7 +609,8 @@ def _():
     return _p15(quantize_rows)
 
 
-@wrong("1.5", "scale from each row's mean |weight|", r"scale is 0\.\d+ x max\|row\| / 127, too small")
+@wrong("1.5", "scale from each row's mean |weight|",
+       r"scale is 0\.\d+ x max\|row\| / 127, too small")
 def _():
     def quantize_rows(w):
         mean = np.abs(w).mean(axis=1)
