@@ -531,7 +531,7 @@ def _p15(answer):
     return exercises.check_5(answer)
 
 
-@wrong("1.5", "one scale for the whole matrix", r"rows off by more than half their own step")
+@wrong("1.5", "one scale for the whole matrix", r"one scale for the whole matrix, not one per row")
 def _():
     def quantize_rows(w):
         scale = np.abs(w).max() / 127
@@ -541,7 +541,7 @@ def _():
 
 
 @wrong("1.5", "truncates toward zero instead of rounding",
-       r"rows off by more than half their own step")
+       r"rows off by more than half their own step.*q truncates toward zero")
 def _():
     def quantize_rows(w):
         top = np.abs(w).max(axis=1)
@@ -569,5 +569,84 @@ def _():
         with np.errstate(invalid="ignore"):
             q = np.nan_to_num(np.rint(w / scales[:, None]))
         return q.astype(np.int8), scales
+
+    return _p15(quantize_rows)
+
+
+# rev15: five more, each refused with the mistake named
+
+
+@wrong("1.5", "scale max|row| / 128: the largest weight rounds to 128 and wraps to -128",
+       r"too small: its largest weight lands past 127 and wraps around to the other sign")
+def _():
+    def quantize_rows(w):
+        top = np.abs(w).max(axis=1)
+        scales = np.where(top > 0, top / 128, 1.0)
+        return np.rint(w / scales[:, None]).astype(np.int8), scales
+
+    return _p15(quantize_rows)
+
+
+@wrong("1.5", "scale max|row| / 128, clipped to [-128, 127]",
+       r"scale is 0\.992 x max\|row\| / 127, too small: .* is clipped")
+def _():
+    def quantize_rows(w):
+        top = np.abs(w).max(axis=1)
+        scales = np.where(top > 0, top / 128, 1.0)
+        return np.clip(np.rint(w / scales[:, None]), -128, 127).astype(np.int8), scales
+
+    return _p15(quantize_rows)
+
+
+@wrong("1.5", "asymmetric min/max scale per row, zero point dropped", r"too small: .* is clipped")
+def _():
+    def quantize_rows(w):
+        lo, hi = w.min(axis=1), w.max(axis=1)
+        scales = np.where(hi > lo, (hi - lo) / 255, 1.0)
+        q = np.rint((w - lo[:, None]) / scales[:, None]) - 128
+        return np.clip(q, -128, 127).astype(np.int8), scales
+
+    return _p15(quantize_rows)
+
+
+@wrong("1.5", "scale from each row's mean |weight|",
+       r"scale is 0\.\d+ x max\|row\| / 127, too small")
+def _():
+    def quantize_rows(w):
+        mean = np.abs(w).mean(axis=1)
+        scales = np.where(mean > 0, mean / 127, 1.0)
+        return np.clip(np.rint(w / scales[:, None]), -127, 127).astype(np.int8), scales
+
+    return _p15(quantize_rows)
+
+
+@wrong("1.5", "codes stored as float16, not int8", r"q is float16 .*expected int8")
+def _():
+    def quantize_rows(w):
+        top = np.abs(w).max(axis=1)
+        scales = np.where(top > 0, top / 127, 1.0)
+        return np.rint(w / scales[:, None]).astype(np.float16), scales
+
+    return _p15(quantize_rows)
+
+
+@wrong("1.5", "returns the dequantised matrix instead of the codes",
+       r"holds the dequantised weights, q \* scale: return the int8 codes")
+def _():
+    def quantize_rows(w):
+        top = np.abs(w).max(axis=1)
+        scales = np.where(top > 0, top / 127, 1.0)
+        return (np.rint(w / scales[:, None]) * scales[:, None]).astype(np.float32), scales
+
+    return _p15(quantize_rows)
+
+
+@wrong("1.5", "scale from each row's signed max, not its largest |weight|",
+       r"too small: its largest weight lands past 127")
+def _():
+    def quantize_rows(w):
+        top = w.max(axis=1)
+        scales = np.where(top > 0, top / 127, 1.0)
+        return np.clip(np.rint(w / scales[:, None]), -128, 127).astype(np.int8), scales
 
     return _p15(quantize_rows)

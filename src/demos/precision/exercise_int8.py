@@ -48,7 +48,10 @@ def _judge(name: str, w: np.ndarray, got: Any) -> str | None:
         return f"{name}: expected (q, scales), got {type(got).__name__}"
     q, scales = np.asarray(got[0]), np.asarray(got[1], dtype=np.float64)
     if q.dtype != np.int8 or q.shape != w.shape:
-        return f"{name}: q is {q.dtype} of shape {q.shape}, expected int8 of shape {w.shape}"
+        looks = (" (it holds the dequantised weights, q * scale: return the int8 codes)"
+                 if q.shape == w.shape and q.dtype.kind == "f" and not np.allclose(q, np.rint(q))
+                 else "")
+        return f"{name}: q is {q.dtype} of shape {q.shape}, expected int8 of shape {w.shape}{looks}"
     if scales.shape != (w.shape[0],):
         return f"{name}: scales has shape {scales.shape}, expected one per row, ({w.shape[0]},)"
     if not np.all(np.isfinite(scales) & (scales > 0)):
@@ -60,8 +63,31 @@ def _judge(name: str, w: np.ndarray, got: Any) -> str | None:
     if off.size:
         i = off[0]
         return (f"{name}: {off.size} of {w.shape[0]} rows off by more than half their own step; "
-                f"row {i}: largest error {error[i]:.3g}, half its step {half_step[i]:.3g}")
+                f"row {i}: largest error {error[i]:.3g}, half its step {half_step[i]:.3g}; "
+                f"{_diagnose(w, q, scales, i)}")
     return None
+
+
+def _diagnose(w: np.ndarray, q: np.ndarray, scales: np.ndarray, i: int) -> str:
+    """The likely mistake behind row ``i``'s error, named from its scale and its codes."""
+    top = np.abs(w.astype(np.float64)).max(axis=1)
+    if np.ptp(top) > 0 and np.ptp(scales) == 0:
+        return "every row has the same scale: one scale for the whole matrix, not one per row"
+    if top[i] == 0:
+        return "a row of zeros must give codes of 0"
+    ratio = scales[i] * 127 / top[i]
+    if ratio < 1 - 1e-3:
+        flipped = bool(np.any((np.sign(q[i]) * np.sign(w[i])) < 0))
+        past = "wraps around to the other sign" if flipped else "is clipped"
+        return (f"its scale is {ratio:.3g} x max|row| / 127, too small: its largest weight lands "
+                f"past 127 and {past}")
+    if ratio > 1 + 1e-3:
+        return (f"its scale is {ratio:.3g} x max|row| / 127, too large: a coarser step than the "
+                f"row needs")
+    codes = w[i].astype(np.float64) / scales[i]
+    if np.array_equal(q[i], np.trunc(codes).astype(np.int8)):
+        return "its scale is right but q truncates toward zero: round with np.rint before astype"
+    return "its scale is right but q is not w / scale rounded to the nearest integer"
 
 
 def check_5(answer: Callable[[np.ndarray], Any]) -> Verdict:
@@ -70,7 +96,9 @@ def check_5(answer: Callable[[np.ndarray], Any]) -> Verdict:
 
     One scale for the whole matrix fails the rows of different widths; truncating instead of
     rounding is off by up to a whole step; a scale per column has the wrong shape; dividing by
-    a zero row's scale gives a scale that is not > 0.
+    a zero row's scale gives a scale that is not > 0. A row off by more than half a step is
+    diagnosed from its scale (one for all rows, too small so the largest weight wraps or is
+    clipped, too large) or its codes (truncated, not rounded).
     """
 
     def attempt() -> Verdict:
