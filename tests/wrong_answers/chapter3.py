@@ -244,3 +244,82 @@ def _():
         return [order[i:i + 8] for i in range(0, len(order), 8)]
 
     return _p34(cut)
+
+
+def _greedy(order, fits):
+    # Sorted positions cut greedily where `fits(call, i)` says no: the shape of 3.4's solution.
+    calls, call = [], []
+    for i in order:
+        if call and not fits(call, i):
+            calls.append(call)
+            call = []
+        call.append(i)
+    return [*calls, call] if call else calls
+
+
+@wrong("3.4", "the budget tested without the row being added (off by one row)",
+       r"calls break the budget .*9 rows x 256 tokens = 2304")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        return _greedy(sorted(range(len(lengths)), key=lambda i: lengths[i]),
+                       lambda call, i: len(call) < max_batch
+                       and len(call) * lengths[i] <= max_tokens)
+
+    return _p34(cut)
+
+
+@wrong("3.4", "useful tokens summed, not rows x longest", r"calls break the budget .*27 rows x 136")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        return _greedy(sorted(range(len(lengths)), key=lambda i: lengths[i]),
+                       lambda call, i: len(call) < max_batch
+                       and sum(lengths[j] for j in call) + lengths[i] <= max_tokens)
+
+    return _p34(cut)
+
+
+@wrong("3.4", "a text longer than the budget dropped", r"max_tokens=200 .*got 252 positions")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        order = [i for i in sorted(range(len(lengths)), key=lambda i: lengths[i])
+                 if lengths[i] <= max_tokens]
+        return _greedy(order, lambda call, i: len(call) < max_batch
+                       and (len(call) + 1) * lengths[i] <= max_tokens)
+
+    return _p34(cut)
+
+
+@wrong("3.4", "an empty call first when the first text is over the budget",
+       r"lengths=\[300, 250, 500\] .*1 of 4 calls are empty")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        calls, call = [], []
+        for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+            if len(call) + 1 > max_batch or (len(call) + 1) * lengths[i] > max_tokens:
+                calls.append(call)  # no `call and`: an empty call when the first text is over
+                call = []
+            call.append(i)
+        return [*calls, call]
+
+    return _p34(cut)
+
+
+@wrong("3.4", "the bounds of the example hard-coded, the arguments ignored",
+       r"max_batch=8, max_tokens=200 .*calls break the budget .*at most 8 rows and 200 tokens")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        return _greedy(sorted(range(len(lengths)), key=lambda i: lengths[i]),
+                       lambda call, i: len(call) < 32 and (len(call) + 1) * lengths[i] <= 2048)
+
+    return _p34(cut)
+
+
+@wrong("3.4", "max_tokens ignored, only max_batch read",
+       r"max_tokens=200 .*calls break the budget .*8 rows x \d+ tokens")
+def _():
+    def cut(lengths, max_batch, max_tokens):
+        return _greedy(sorted(range(len(lengths)), key=lambda i: lengths[i]),
+                       lambda call, i: len(call) < max_batch
+                       and (len(call) + 1) * lengths[i] <= 2048)
+
+    return _p34(cut)

@@ -218,34 +218,69 @@ def check_3(batcher_class: type) -> exercises.Verdict:
     return exercises.check("3.3", attempt)
 
 
+#: Exercise 3.4's further cuts: a budget below the longest texts (256 tokens), which must
+#: then go alone, and a row bound other than the first cut's, so a cut that ignores its
+#: arguments or drops a text over the budget shows; then texts all over the budget, so a cut
+#: that opens an empty call when its first text is over the budget shows.
+_TIGHT = {"max_batch": 8, "max_tokens": 200}
+_ALL_OVER = (300, 250, 500)
+
+
+def _broken_cut(calls: list[Any], lengths: list[int], max_batch: int, max_tokens: int) -> str:
+    # What breaks the rules of Exercise 3.4 in `calls`, or "" (a comment, not a docstring:
+    # this package's docstrings are chapter 3's workload, see perf.book_texts).
+    used = sorted(i for c in calls for i in c)
+    if used != list(range(len(lengths))):
+        return (f"the calls must use each of the {len(lengths)} positions once, got "
+                f"{len(used)} positions ({len(set(used))} distinct)")
+    empty = sum(len(c) == 0 for c in calls)
+    if empty:
+        return f"{empty} of {len(calls)} calls are empty: a call holds at least one text"
+    over = [c for c in calls if len(c) > max_batch
+            or (len(c) > 1 and len(c) * max(lengths[i] for i in c) > max_tokens)]
+    if over:
+        rows, longest = len(over[0]), max(lengths[i] for i in over[0])
+        return (f"{len(over)} of {len(calls)} calls break the budget (the first: {rows} rows x "
+                f"{longest} tokens = {rows * longest}; the goal: at most {max_batch} rows and "
+                f"{max_tokens} tokens)")
+    return ""
+
+
 def check_4(cut: Callable[..., Any], *, max_waste: float = 1.25) -> exercises.Verdict:
     # Exercise 3.4 (03b_batching_pays): cut the long-tail texts into calls by a token budget.
     # `cut(lengths, max_batch=32, max_tokens=2048)` must return lists of positions that use
     # every position once, keep each call within 32 rows and (unless it is one row) within
     # 2048 padded tokens, pad at most `max_waste` tokens per useful token, and make at most
-    # half as many calls again as token_batches (one text per call pads nothing). A comment,
-    # not a docstring: this package's docstrings are chapter 3's workload (perf.book_texts).
+    # half as many calls again as token_batches (one text per call pads nothing). Then the
+    # same rules with _TIGHT's bounds, on the same texts (4 of 256 tokens, over the budget)
+    # and on _ALL_OVER. A comment, not a docstring: this package's docstrings are chapter 3's
+    # workload (perf.book_texts).
 
     def attempt() -> exercises.Verdict:
         lengths = list(_long_tail()[1])
-        calls = cut(list(lengths), max_batch=32, max_tokens=2048)
-        used = sorted(i for c in calls for i in c)
-        if used != list(range(len(lengths))):
-            return exercises.failed("3.4", f"the calls must use each of the {len(lengths)} "
-                                    f"positions once, got {len(used)} positions "
-                                    f"({len(set(used))} distinct)")
-        over = [c for c in calls if len(c) > 32 or (len(c) > 1 and
-                                                    len(c) * max(lengths[i] for i in c) > 2048)]
-        if over:
-            rows, longest = len(over[0]), max(lengths[i] for i in over[0])
-            return exercises.failed("3.4", f"{len(over)} of {len(calls)} calls break the budget "
-                                    f"(the first: {rows} rows x {longest} tokens = "
-                                    f"{rows * longest}; the goal: at most 32 rows and 2048 tokens)")
+        calls = [list(c) for c in cut(list(lengths), max_batch=32, max_tokens=2048)]
+        broken = _broken_cut(calls, lengths, 32, 2048)
+        if broken:
+            return exercises.failed("3.4", broken)
         waste = sum(len(c) * max(lengths[i] for i in c) for c in calls) / sum(lengths)
         most = len(token_batches(lengths, max_batch=32, max_tokens=2048)) * 3 // 2
-        ok = waste <= max_waste and len(calls) <= most
-        return exercises.Verdict("3.4", ok, f"{waste:.2f} padded tokens per useful token in "
-                                 f"{len(calls)} calls (the goal: at most {max_waste} in at "
-                                 f"most {most})")
+        verdict = exercises.Verdict("3.4", waste <= max_waste and len(calls) <= most,
+                                    f"{waste:.2f} padded tokens per useful token in "
+                                    f"{len(calls)} calls (the goal: at most {max_waste} in at "
+                                    f"most {most})")
+        if not verdict.passed:
+            return verdict
+        longer = sum(n > _TIGHT["max_tokens"] for n in lengths)
+        for given, what in ((lengths, f"the long-tail texts ({longer} longer than the budget, "
+                                      "each a call of its own)"),
+                            (list(_ALL_OVER), f"lengths={list(_ALL_OVER)} (each a call of "
+                                              "its own)")):
+            tight = [list(c) for c in cut(list(given), **_TIGHT)]
+            broken = _broken_cut(tight, given, _TIGHT["max_batch"], _TIGHT["max_tokens"])
+            if broken:
+                return exercises.failed("3.4", f"with max_batch={_TIGHT['max_batch']}, "
+                                        f"max_tokens={_TIGHT['max_tokens']} and {what}: "
+                                        f"{broken}")
+        return verdict
 
     return exercises.check("3.4", attempt)
