@@ -416,3 +416,65 @@ def _():
         return json.loads((folder / "tokenizer_config.json").read_text())["model_max_length"]
 
     return _p64(max_length)
+
+
+@wrong("6.4", "the smaller of max_seq_length and model_max_length (sentence-transformers "
+       "embeds max_seq_length)", r"folder 2: 256 instead of 384")
+def _():
+    import json
+
+    def max_length(folder):
+        config = folder / "sentence_bert_config.json"
+        if not config.exists():
+            raise ValueError(f"{config.name} is missing")
+        tokenizer = json.loads((folder / "tokenizer_config.json").read_text())
+        return min(json.loads(config.read_text())["max_seq_length"], tokenizer["model_max_length"])
+
+    return _p64(max_length)
+
+
+@wrong("6.4", "falls back to tokenizer_config.json's max_length when it is there",
+       r"folder 4 has no sentence_bert_config.json: you returned 128")
+def _():
+    import json
+
+    def max_length(folder):
+        config = folder / "sentence_bert_config.json"
+        if config.exists():
+            return json.loads(config.read_text())["max_seq_length"]
+        tokenizer = json.loads((folder / "tokenizer_config.json").read_text())
+        if "max_length" in tokenizer:
+            return tokenizer["max_length"]
+        raise ValueError(f"{config.name} is missing and tokenizer_config.json has no max_length")
+
+    return _p64(max_length)
+
+
+@wrong("6.4", "falls back to config.json's max_position_embeddings when it is there",
+       r"folder 4 has no sentence_bert_config.json: you returned 512")
+def _():
+    import json
+
+    def max_length(folder):
+        config = folder / "sentence_bert_config.json"
+        if config.exists():
+            return json.loads(config.read_text())["max_seq_length"]
+        model = folder / "config.json"
+        if model.exists():
+            return json.loads(model.read_text())["max_position_embeddings"]
+        raise ValueError(f"{config.name} is missing and so is config.json")
+
+    return _p64(max_length)
+
+
+@wrong("6.4", "a float (enable_truncation refuses it)", r"folder 1: 256\.0 is a float")
+def _():
+    import json
+
+    def max_length(folder):
+        config = folder / "sentence_bert_config.json"
+        if not config.exists():
+            raise ValueError(f"{config.name} is missing")
+        return float(json.loads(config.read_text())["max_seq_length"])
+
+    return _p64(max_length)

@@ -236,8 +236,14 @@ def check_3(encode_keep_end: Callable[..., list[list[int]]]) -> Verdict:
 
 #: (sentence_bert_config.json's max_seq_length or None for no such file,
 #:  tokenizer_config.json's model_max_length, its max_length or None): each folder's files
-#: disagree, as the real model's do (256, 512 and the shipped tokenizer.json's 128).
-_FOLDERS = ((256, 512, 128), (384, 512, None), (128, 512, 512), (None, 512, None))
+#: disagree, as the real model's do (256, 512 and the shipped tokenizer.json's 128). Folder 2's
+#: model_max_length is below its max_seq_length (sentence-transformers still embeds 384: the
+#: smaller of the two is wrong); folder 4 has a max_length and a config.json (a fallback to
+#: either must not pass for raising).
+_FOLDERS = ((256, 512, 128), (384, 256, None), (128, 512, 512), (None, 512, 128))
+
+#: config.json's max_position_embeddings in every folder, as the real model's config.json says.
+_POSITIONS = 512
 
 
 def check_4(max_length: Callable[[Path], int]) -> Verdict:
@@ -254,11 +260,16 @@ def check_4(max_length: Callable[[Path], int]) -> Verdict:
                 if max_len is not None:
                     config["max_length"] = max_len
                 (folder / "tokenizer_config.json").write_text(json.dumps(config))
+                (folder / "config.json").write_text(
+                    json.dumps({"max_position_embeddings": _POSITIONS}))
                 if seq is not None:
                     (folder / "sentence_bert_config.json").write_text(
                         json.dumps({"max_seq_length": seq, "do_lower_case": False}))
                     got = max_length(folder)
-                    if got != seq:
+                    if isinstance(got, float):
+                        wrong.append(f"folder {k}: {got!r} is a float; enable_truncation "
+                                     "needs an int")
+                    elif got != seq:
                         wrong.append(f"folder {k}: {got!r} instead of {seq}")
                     continue
                 try:
