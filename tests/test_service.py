@@ -378,8 +378,15 @@ def test_fixed_service_drains_on_sigterm(gated):
             stop_polling = time.monotonic() + 10.0  # readiness must turn 503 within this
             while ready.status_code == 200 and time.monotonic() < stop_polling:
                 ready = await client.get(f"{running.url}/readyz")
-            new = await client.post(f"{running.url}/v1/embeddings", json={
-                "input": "new", "model": "tiny-bert"})
+            # A second later, with a request still in flight, the server must still be
+            # there to say 503: a server that stopped listening at SIGTERM (and only waits
+            # for the connections it has) leaves a late client unanswered instead.
+            await asyncio.sleep(1.0)
+            try:
+                new = await client.post(f"{running.url}/v1/embeddings", json={
+                    "input": "new", "model": "tiny-bert"}, timeout=5.0)
+            except httpx.TransportError as error:
+                new = httpx.Response(599, text=f"no answer 1 s after SIGTERM: {error!r}")
             still_held = await asyncio.to_thread(held, running.url)
             open_gate(running.url)
             answered = await inflight
